@@ -1,0 +1,41 @@
+"""The one error family of faceright.
+
+Every error a user can cause (bad media, a missing face, a wrong model file, a tampered
+license, a bad config) is a ``FaceRightError`` subclass whose name states the condition and
+whose message says what was expected, what was found and what to do. Library code raises
+these; only the CLI turns them into an exit code.
+"""
+from __future__ import annotations
+
+
+class FaceRightError(Exception):
+    """Base of every error faceright raises on purpose."""
+
+    #: process exit code the CLI uses for this kind of error
+    exit_code = 2
+
+
+class ConfigError(FaceRightError):
+    """The configuration file or an option has a value faceright cannot use."""
+
+
+class DependencyMissingError(FaceRightError):
+    """An optional dependency (onnxruntime, c2pa, ...) is not installed."""
+
+    exit_code = 3
+
+
+class ModelError(FaceRightError):
+    """A model file cannot serve the role it was asked for."""
+
+
+class MediaError(FaceRightError):
+    """Media could not be read or written."""
+
+
+class NoFaceError(FaceRightError):
+    """An image that must show a face shows none (or none that fits)."""
+
+
+class OutputError(FaceRightError):
+    """An output path cannot be used (it would overwrite a source, its folder is missing...)."""

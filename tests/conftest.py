@@ -1,0 +1,71 @@
+"""Shared fixtures: real face images from installed packages, an isolated FACERIGHT_HOME."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    path = Path(str(resources.files(package).joinpath(*parts)))
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: is {package} installed (tests/oracles.txt, the test extra)?")
+    return path
+
+
+def read_bgr(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, f"cannot read {path}"
+    return image
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own FACERIGHT_HOME, so no state leaks between tests or from the user."""
+    home = tmp_path_factory.mktemp("faceright-home")
+    monkeypatch.setenv("FACERIGHT_HOME", str(home))
+    monkeypatch.delenv("FACERIGHT_MODELS", raising=False)
+    monkeypatch.delenv("FACERIGHT_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def t1_path() -> Path:
+    """insightface's group photo: 6 faces, 1280×886."""
+    return _package_file("insightface", "data", "images", "t1.jpg")
+
+
+@pytest.fixture(scope="session")
+def tom_hanks_path() -> Path:
+    """insightface's 112×112 already-aligned face."""
+    return _package_file("insightface", "data", "images", "Tom_Hanks_54745.png")
+
+
+@pytest.fixture(scope="session")
+def astronaut_path() -> Path:
+    """scikit-image's astronaut (Eileen Collins), public domain, 512×512, one face."""
+    return _package_file("skimage", "data", "astronaut.png")
+
+
+@pytest.fixture(scope="session")
+def grace_hopper_path() -> Path:
+    """matplotlib's Grace Hopper, 512×600, one face."""
+    return _package_file("matplotlib", "mpl-data", "sample_data", "grace_hopper.jpg")
+
+
+@pytest.fixture(scope="session")
+def t1(t1_path) -> np.ndarray:
+    return read_bgr(t1_path)
+
+
+@pytest.fixture(scope="session")
+def astronaut(astronaut_path) -> np.ndarray:
+    return read_bgr(astronaut_path)
+
+
+@pytest.fixture(scope="session")
+def grace_hopper(grace_hopper_path) -> np.ndarray:
+    return read_bgr(grace_hopper_path)
