@@ -41,27 +41,38 @@ def dequantize(
     ``axis``); blocked when ``block_size`` > 0 (``scale`` has the input's rank, and each value
     covers ``block_size`` consecutive elements along ``axis``).
     """
-    q = np.asarray(quantized).astype(np.float64)
-    out_dtype = np.asarray(scale).dtype if np.asarray(scale).dtype.kind == "f" else np.dtype(np.float32)
-    s = np.asarray(scale).astype(np.float64)
-    z = np.zeros((), dtype=np.float64) if zero_point is None else np.asarray(zero_point).astype(np.float64)
+    s = np.asarray(scale)
+    out_dtype = s.dtype if s.dtype.kind == "f" else np.dtype(np.float32)
+    # q − z is exact in float32 for 8- and 16-bit integers; the product rounds as onnxruntime's does
+    work = np.float64 if np.asarray(quantized).dtype.itemsize > 2 else out_dtype
+    q = np.asarray(quantized).astype(work)
+    s = s.astype(work)
+    z = np.zeros((), dtype=work) if zero_point is None else np.asarray(zero_point).astype(work)
     rank = q.ndim
     if block_size == 0 and s.size == 1:  # per-tensor (a 1-element per-axis scale is the same thing)
-        s, z = s.reshape(()), z.reshape(())
-    elif block_size > 0:
-        ax = axis % rank
-        length = q.shape[ax]
-        s = np.repeat(s, block_size, axis=ax).take(np.arange(length), axis=ax)
-        if z.ndim > 0:
-            z = np.repeat(z, block_size, axis=ax).take(np.arange(length), axis=ax)
-    else:
-        ax = axis % rank
+        return ((q - z.reshape(())) * s.reshape(())).astype(out_dtype)
+    ax = axis % rank
+    if block_size == 0:  # per-axis
         shape = [1] * rank
         shape[ax] = q.shape[ax]
         s = s.reshape(shape)
-        if z.ndim > 0:
-            z = z.reshape(shape)
-    return ((q - z) * s).astype(out_dtype)
+        z = z.reshape(shape) if z.ndim > 0 else z
+        return ((q - z) * s).astype(out_dtype)
+    # blocked: scale[..., i // block_size, ...] along the axis; split the axis into (blocks, block_size)
+    length = q.shape[ax]
+    blocks = -(-length // block_size)
+    pad = blocks * block_size - length
+    if pad:
+        widths = [(0, 0)] * rank
+        widths[ax] = (0, pad)
+        q = np.pad(q, widths)
+    split = q.shape[:ax] + (blocks, block_size) + q.shape[ax + 1:]
+    s = np.expand_dims(s, ax + 1)
+    z = np.expand_dims(z, ax + 1) if z.ndim > 0 else z
+    out = ((q.reshape(split) - z) * s).reshape(q.shape)
+    if pad:
+        out = out.take(np.arange(length), axis=ax)
+    return out.astype(out_dtype, copy=False)
 
 
 def _attributes(node: onnx.NodeProto) -> dict[str, object]:
