@@ -1,0 +1,39 @@
+"""Rez build step: copy the four source folders into {root}/python/faceright and add the CLI.
+
+Called by ``rez-build`` through ``build_command`` in package.py. With ``install`` as the
+argument it copies into ``$REZ_BUILD_INSTALL_PATH``, otherwise into ``$REZ_BUILD_PATH``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+FOLDERS = {"plugin": "faceright", "engine": "faceright/engine", "hosts": "faceright/hosts", "validators": "faceright/validators"}
+LAUNCHER = """#!/usr/bin/env python3
+from faceright.cli.main import main
+raise SystemExit(main())
+"""
+
+
+def build(source: Path, target: Path) -> None:
+    python = target / "python"
+    if python.exists():
+        shutil.rmtree(python)
+    for folder, package in FOLDERS.items():
+        shutil.copytree(source / folder, python / package, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    bin_dir = target / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    launcher = bin_dir / "faceright"
+    launcher.write_text(LAUNCHER)
+    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+if __name__ == "__main__":
+    source = Path(os.environ.get("REZ_BUILD_SOURCE_PATH", Path(__file__).parent))
+    install = len(sys.argv) > 1 and sys.argv[1] == "install"
+    target = Path(os.environ["REZ_BUILD_INSTALL_PATH" if install else "REZ_BUILD_PATH"])
+    build(source, target)
