@@ -262,7 +262,8 @@ def build_scrfd(
 
     Signature as insightface's scrfd_*_bnkps.onnx: one input ``input.1`` ``[1,3,H,W]`` with
     ``(W, H) = input_size`` **fixed** (the model needs no particular pixels: its outputs are
-    constants; feed the letterboxed blob as usual), and 9 outputs (6 with ``kps=False``) in
+    constants; feed the letterboxed blob as usual; the input feeds only a ``Shape`` node, so it
+    is consumed like a real model's), and 9 outputs (6 with ``kps=False``) in
     insightface's order::
 
         score_8, score_16, score_32, bbox_8, bbox_16, bbox_32, kps_8, kps_16, kps_32
@@ -326,6 +327,9 @@ def build_scrfd(
             nodes.append(helper.make_node("Identity", [const], [names[i]]))
             outputs.append(_value_info(names[i], list(value.shape)))
             i += 1
+    # real graphs consume their input; a dangling Shape keeps ``input.1`` from looking stale to
+    # readers (and fix-ups) that drop graph inputs no node reads
+    nodes.append(helper.make_node("Shape", ["input.1"], ["input_shape"]))
     graph = helper.make_graph(
         nodes, "scrfd_stand_in", [_value_info("input.1", [1, 3, height, width])], outputs, initializer=initializers
     )
@@ -356,7 +360,7 @@ def build_stub(
     """A model with exactly the given signature; each output is zeros.
 
     Shapes may hold symbolic names or None. Each output is a constant of its shape with
-    symbolic / None dims taken as 1, so the stub also runs. ``initializers`` are stored after
+    symbolic / None dims taken as 1, so the stub also runs; each input feeds a ``Shape`` node. ``initializers`` are stored after
     those constants (in the order given). Meant for routing tests (RetinaFace, YuNet, unknown
     layouts) where only the signature matters.
     """
@@ -369,6 +373,8 @@ def build_stub(
         outs.append(_value_info(name, shape, elem_type))
     for name, array in (initializers or {}).items():
         inits.append(numpy_helper.from_array(np.asarray(array), name))
+    for name in inputs:  # consumed, so the inputs do not look stale (see build_scrfd)
+        nodes.append(helper.make_node("Shape", [name], [f"{name}__shape"]))
     graph = helper.make_graph(
         nodes, "stub", [_value_info(n, s, elem_type) for n, s in inputs.items()], outs, initializer=inits
     )
