@@ -13,7 +13,8 @@ detector   retinaface 1 image input; 3 outputs ``[N,anchors,·]`` whose last axe
 detector   yunet      1 image input; 12 outputs: six of width 1 (cls, obj), three of 4, three of 10
 detector   scrfd      1 image input; 6, 9, 10 or 15 outputs in groups score / bbox (/ kps) with
                       last axes 1 / 4 (/ 10) where known
-recogniser sface      1 square image input ≥ 112, side divisible by 16; one output ``[N,128]``
+recogniser sface      1 square image input ≥ 112, side divisible by 16 and not 192 (insightface's
+                      landmark models); one output ``[N,128]``
 recogniser arcface    as sface, with any other embedding width (512 for ArcFace r50/r100)
 ========== ========== ====================================================================
 
@@ -60,6 +61,7 @@ REGISTRIES: dict[ModelKind, tuple[str, str]] = {
 }
 
 SWAP_SIZE = 128
+LANDMARK_SIZE = 192   #: insightface's 2d106 / 3d68 landmark models; never a recogniser (as insightface routes)
 LATENT_DIM = 512
 SCRFD_OUTPUT_COUNTS = {6: (3, False), 9: (3, True), 10: (5, False), 15: (5, True)}  # outputs → (strides, kps)
 
@@ -152,7 +154,7 @@ def _route_recogniser(sig: Signature) -> Route | None:
     if not _is_image(image):
         return None
     h, w = image.dim(2), image.dim(3)
-    if not (isinstance(h, int) and h == w and h >= 112 and h % 16 == 0):
+    if not (isinstance(h, int) and h == w and h >= 112 and h % 16 == 0) or h == LANDMARK_SIZE:
         return None
     dim = _last(out)
     if out.rank != 2 or dim is None:
