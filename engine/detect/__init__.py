@@ -7,8 +7,6 @@ nms_threshold=…, input_size=…)``), says whether a signature is its own with
 """
 from __future__ import annotations
 
-from types import MappingProxyType
-from typing import Mapping
 
 from .base import OnnxDetector, Port, letterbox, ports
 from .nms import iou, nms
@@ -16,8 +14,8 @@ from .retinaface import RetinaFace
 from .scrfd import SCRFD
 from .yunet import YuNet
 
-#: family name → detector class
-DETECTORS: Mapping[str, type[OnnxDetector]] = MappingProxyType({"scrfd": SCRFD, "retinaface": RetinaFace, "yunet": YuNet})
+#: family name → detector class (the router looks classes up here; never mutated)
+DETECTORS: dict[str, type[OnnxDetector]] = {"scrfd": SCRFD, "retinaface": RetinaFace, "yunet": YuNet}
 
 __all__ = [
     "DETECTORS", "OnnxDetector", "Port", "RetinaFace", "SCRFD", "YuNet", "iou", "letterbox", "nms", "ports",

@@ -25,10 +25,22 @@ SIZE_VARIANCE = 0.2
 
 
 def _by_last_axis(outputs: list[Port]) -> dict[int, Port] | None:
+    """loc, conf and landmarks keyed 4, 2, 10: by last axis where all are known, else by name
+    (``loc``/``conf``/``landmarks``), else in that order."""
     if len(outputs) != 3 or any(p.rank != 3 for p in outputs):
         return None
-    found = {p.dim(-1): p for p in outputs}
-    return found if set(found) == {4, 2, 10} else None
+    lasts = [p.dim(-1) for p in outputs]
+    if all(last is not None for last in lasts):
+        found = {last: p for last, p in zip(lasts, outputs)}
+        return found if set(found) == {4, 2, 10} else None
+    names = {p.name: p for p in outputs}
+    if set(names) == {"loc", "conf", "landmarks"}:
+        ordered = [names["loc"], names["conf"], names["landmarks"]]
+    else:
+        ordered = list(outputs)
+    if any(p.dim(-1) not in (None, want) for p, want in zip(ordered, (4, 2, 10))):
+        return None
+    return dict(zip((4, 2, 10), ordered))
 
 
 def anchors(width: int, height: int) -> np.ndarray:
@@ -69,6 +81,11 @@ class RetinaFace(OnnxDetector):
         return np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
 
     def _decode(self, outputs: dict[str, np.ndarray], width: int, height: int):
+        for name, last in ((self._loc, 4), (self._conf, 2), (self._landmarks, 10)):
+            if outputs[name].shape[-1] != last:
+                raise ModelError(
+                    f"{self.model_id}: output {name} should be [N,anchors,{last}], it gave shape {outputs[name].shape}"
+                )
         loc = outputs[self._loc].reshape(-1, 4)
         conf = outputs[self._conf].reshape(-1, 2)
         points = outputs[self._landmarks].reshape(-1, 5, 2)

@@ -28,14 +28,30 @@ KINDS = {1: "score", 4: "bbox", 10: "kps"}
 
 
 def _layout(outputs: list[Port]) -> dict[str, list[Port]] | None:
-    """Outputs grouped by kind (score / bbox / kps), or None when they are not SCRFD's."""
-    groups: dict[str, list[Port]] = {"score": [], "bbox": [], "kps": []}
+    """Outputs grouped by kind (score / bbox / kps), or None when they are not SCRFD's.
+
+    Where every last axis is known, they decide; exports that leave some symbolic are read in
+    insightface's order (all scores, then all boxes, then all landmarks).
+    """
+    if len(outputs) not in (6, 9, 10, 15):
+        return None
     for port in outputs:
-        if port.rank not in (2, 3) or port.dim(-1) not in KINDS:
+        if port.rank not in (2, 3) or isinstance(port.shape[0], int) and port.rank == 3 and port.shape[0] != 1:
             return None
-        if port.rank == 3 and port.shape[0] not in (1, None) and not isinstance(port.shape[0], str):
-            return None
-        groups[KINDS[port.dim(-1)]].append(port)
+    lasts = [p.dim(-1) for p in outputs]
+    groups: dict[str, list[Port]] = {"score": [], "bbox": [], "kps": []}
+    if all(last is not None for last in lasts):
+        for port, last in zip(outputs, lasts):
+            if last not in KINDS:
+                return None
+            groups[KINDS[last]].append(port)
+    else:
+        levels = 3 if len(outputs) in (6, 9) else 5
+        for i, port in enumerate(outputs):
+            kind = ("score", "bbox", "kps")[i // levels]
+            if lasts[i] is not None and KINDS.get(lasts[i]) != kind:
+                return None
+            groups[kind].append(port)
     levels = len(groups["score"])
     if levels not in (3, 5) or len(groups["bbox"]) != levels or len(groups["kps"]) not in (0, levels):
         return None
@@ -60,6 +76,7 @@ class SCRFD(OnnxDetector):
         groups = _layout(self.outputs) or {"score": [], "bbox": [], "kps": []}  # matches() has checked it
         levels = len(groups["score"])
         self.strides = (8, 16, 32) if levels == 3 else (8, 16, 32, 64, 128)
+        self.anchors = 2 if levels == 3 else 1  # per cell, as insightface's models are built
         self.has_landmarks = bool(groups["kps"])
         self._groups = {kind: [p.name for p in group] for kind, group in groups.items()}
         if not self.has_landmarks:
@@ -84,7 +101,14 @@ class SCRFD(OnnxDetector):
     def _by_anchor_count(self, kind: str, outputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The outputs of one kind, stride 8 first (it holds the most anchors)."""
         width = {"score": 1, "bbox": 4, "kps": 10}[kind]
-        arrays = [outputs[name].reshape(-1, width) for name in self._groups[kind]]
+        arrays = []
+        for name in self._groups[kind]:
+            value = np.asarray(outputs[name])
+            if value.ndim < 2 or value.shape[-1] != width:
+                raise ModelError(
+                    f"{self.model_id}: output {name} should hold {kind} values [N,{width}], it gave shape {value.shape}"
+                )
+            arrays.append(value.reshape(-1, width))
         order = sorted(range(len(arrays)), key=lambda i: -arrays[i].shape[0])  # stable: declared order on ties
         return [arrays[i] for i in order]
 
@@ -94,18 +118,17 @@ class SCRFD(OnnxDetector):
         kpss = self._by_anchor_count("kps", outputs)
         all_boxes, all_scores, all_kps = [], [], []
         for stride, score, bbox, kps in zip(self.strides, scores, bboxes, kpss):
-            cells = (-(-width // stride)) * (-(-height // stride))
-            if score.shape[0] % cells or not (bbox.shape[0] == kps.shape[0] == score.shape[0]):
+            anchors = (-(-width // stride)) * (-(-height // stride)) * self.anchors
+            if not score.shape[0] == bbox.shape[0] == kps.shape[0] == anchors:
                 raise ModelError(
                     f"{self.model_id}: stride-{stride} outputs hold {score.shape[0]} scores, {bbox.shape[0]} boxes and "
-                    f"{kps.shape[0]} landmark sets, which do not fit a {width}×{height} input ({cells} cells)"
+                    f"{kps.shape[0]} landmark sets; a {width}×{height} input has {anchors} anchors there"
                 )
-            anchors = score.shape[0] // cells
             score = score[:, 0]
             keep = np.flatnonzero(score >= self.threshold)
             if keep.size == 0:
                 continue
-            centres = stride_grid(width, height, stride, anchors)[keep]
+            centres = stride_grid(width, height, stride, self.anchors)[keep]
             d = bbox[keep] * stride
             all_boxes.append(np.concatenate([centres - d[:, :2], centres + d[:, 2:]], axis=1))
             all_kps.append(centres[:, None, :] + kps[keep].reshape(-1, 5, 2) * stride)
