@@ -37,5 +37,9 @@ class NoFaceError(FaceRightError):
     """An image that must show a face shows none (or none that fits)."""
 
 
+class MultipleFacesError(NoFaceError):
+    """An image that must show one face shows several, and nothing says which one is meant."""
+
+
 class OutputError(FaceRightError):
     """An output path cannot be used (it would overwrite a source, its folder is missing...)."""
