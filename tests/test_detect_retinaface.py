@@ -126,7 +126,7 @@ def test_routing_by_signature_accepts_symbolic_output_widths(tmp_path):
 def test_a_model_of_another_shape_is_refused_naming_it(tmp_path):
     path = build_stub(tmp_path / "arc.onnx", {"input.1": ["n", 3, 112, 112]}, {"683": ["n", 512]})
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    with pytest.raises(ModelError, match=r"users-arc\.onnx is not a retinaface detector: expected .*loc"):
+    with pytest.raises(ModelError, match=r"users-arc\.onnx does not fit the retinaface detector: expected .*loc"):
         RetinaFace(session, model_id="users-arc.onnx")
 
 

@@ -135,7 +135,7 @@ def test_signature_routing_tells_yunet_from_retinaface(yunet_session, tmp_path):
         assert YuNet.matches(session.get_inputs(), session.get_outputs())
         assert not RetinaFace.matches(session.get_inputs(), session.get_outputs())
     assert not YuNet.matches(retina_stub.get_inputs(), retina_stub.get_outputs())
-    with pytest.raises(ModelError, match=r"my-retina\.onnx is not a yunet detector.*loc\["):
+    with pytest.raises(ModelError, match=r"my-retina\.onnx does not fit the yunet detector.*loc\["):
         YuNet(retina_stub, model_id="my-retina.onnx")
 
 

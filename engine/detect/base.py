@@ -168,7 +168,7 @@ class OnnxDetector:
         self.inputs, self.outputs = session_ports(session)
         if not self.matches(self.inputs, self.outputs):
             raise ModelError(
-                f"{model_id} is not a {self.family} detector: expected {self.expected}; "
+                f"{model_id} does not fit the {self.family} detector: expected {self.expected}; "
                 f"it has {describe(self.inputs, self.outputs)}"
             )
         self.input_name = self.inputs[0].name

@@ -1,0 +1,74 @@
+"""Face analysis: a detector and a recogniser, used together.
+
+``FaceAnalyser`` is a loop over two backends (any objects that follow the
+:mod:`faceright.engine.backends` protocols); which models they wrap is the catalog's
+business, not this module's.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+from faceright.errors import ConfigError, MultipleFacesError, NoFaceError
+
+from .backends import Detector, Recogniser, check_backend
+from .types import Face, Frame
+
+log = logging.getLogger(__name__)
+
+
+class FaceAnalyser:
+    """Finds faces and, when asked, gives each its identity vector."""
+
+    def __init__(self, detector: Detector, recogniser: Recogniser | None = None) -> None:
+        check_backend(detector, Detector)
+        if recogniser is not None:
+            check_backend(recogniser, Recogniser)
+        self.detector = detector
+        self.recogniser = recogniser
+
+    def __repr__(self) -> str:
+        return f"FaceAnalyser({self.detector!r}, {self.recogniser!r})"
+
+    def faces(self, frame: Frame, *, embed: bool = False) -> list[Face]:
+        """The faces in ``frame``, best score first; with ``embed``, each carries its embedding."""
+        found = list(self.detector.detect(frame))
+        if embed and found:
+            found = self.embed(frame, found)
+        return found
+
+    def embed(self, frame: Frame, faces: Sequence[Face]) -> list[Face]:
+        """``faces`` with their embeddings filled in (one batched recogniser call)."""
+        if self.recogniser is None:
+            raise ConfigError(
+                "this face analyser has no recogniser, so it cannot tell identities apart: "
+                "install or configure a recogniser model (see `faceright models list`)"
+            )
+        if not faces:
+            return []
+        vectors = self.recogniser.embed(frame, faces)
+        return [face.with_embedding(vector) for face, vector in zip(faces, vectors)]
+
+    def one_face(self, image: Frame, *, what: str, largest: bool = False) -> Face:
+        """The one face of ``image`` (a donor, a reference), with its embedding.
+
+        Raises :class:`NoFaceError` when there is none, and :class:`MultipleFacesError` when
+        there are several and ``largest`` is not set (then the largest face is taken).
+        ``what`` names the image in the messages, e.g. ``"donor image donor.jpg"``.
+        """
+        found = self.faces(image, embed=False)
+        if not found:
+            raise NoFaceError(
+                f"no face found in the {what}: use an image showing one face, frontal and at least "
+                "about 64 pixels tall, not covered or strongly turned away"
+            )
+        if len(found) > 1:
+            if not largest:
+                sizes = ", ".join(f"{f.box[2] - f.box[0]:.0f}×{f.box[3] - f.box[1]:.0f}" for f in found)
+                raise MultipleFacesError(
+                    f"{len(found)} faces found in the {what} (sizes {sizes} px): crop the image to the one face "
+                    "you mean, or ask for the largest face"
+                )
+            log.debug("%d faces in the %s; taking the largest", len(found), what)
+        face = max(found, key=lambda f: f.area)
+        return self.embed(image, [face])[0] if self.recogniser is not None else face
