@@ -459,6 +459,7 @@ class Runtime:
         session = self.session(model, providers=providers)
         if model.kind == "swapper" and model.family == "inswapper":
             options.setdefault("emap", self.emap(model))
+            options.setdefault("batch_size", self.settings.batch_size)
         backend = cls(session, model_id=model.model_id, **options)
         check_backend(backend, _PROTOCOLS[model.kind])
         return backend

@@ -28,7 +28,7 @@ import importlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from faceright.errors import DependencyMissingError
 
@@ -204,7 +204,7 @@ def backend_class(kind: ModelKind, family: str) -> type[Any]:
             f"cannot load a {family} {kind}: {module_name} does not import ({exc})"
         ) from exc
     registry = getattr(module, attribute, None)
-    if not isinstance(registry, dict):
+    if not isinstance(registry, Mapping):
         raise ModelError(f"{module_name} has no {attribute} registry: cannot load a {family} {kind}")
     try:
         return registry[family]

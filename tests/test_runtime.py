@@ -1,0 +1,339 @@
+"""The runtime: providers in order, one session per model and device, io-binding, batching, backends."""
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import types
+from dataclasses import replace
+
+import numpy as np
+import onnxruntime
+import pytest
+
+from faceright.engine import runtime as runtime_module
+from faceright.engine.models.catalog import Catalog
+from faceright.engine.models.errors import ModelRoleError
+from faceright.engine.runtime import (
+    CPU,
+    CUDA,
+    TENSORRT,
+    OnnxruntimeConflictError,
+    Runtime,
+    Session,
+    import_onnxruntime,
+    resolve_providers,
+)
+from faceright.engine.settings import EngineSettings
+from faceright.errors import ConfigError, DependencyMissingError
+
+from onnx_builders import arcface_expected, build_arcface, build_inswapper, build_scrfd, inswapper_expected
+
+ALL = [TENSORRT, CUDA, CPU]
+
+
+@pytest.fixture
+def settings(tmp_path) -> EngineSettings:
+    return EngineSettings(models_dir=tmp_path / "models", trt_cache_dir=tmp_path / "trt", batch_size=3)
+
+
+def fake_ort(available):
+    """The real onnxruntime, except for which providers it says it has."""
+    fake = types.SimpleNamespace(**{k: getattr(onnxruntime, k) for k in dir(onnxruntime) if not k.startswith("__")})
+    fake.__version__ = onnxruntime.__version__
+    fake.get_available_providers = lambda: list(available)
+    return fake
+
+
+# -- providers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "configured, available, expected",
+    [
+        (ALL, ALL, ALL),
+        ([CPU, CUDA, TENSORRT], ALL, ALL),                          # faceright's order, whatever the config's
+        (ALL, [CUDA, CPU], [CUDA, CPU]),                            # only what onnxruntime offers
+        (ALL, ["AzureExecutionProvider", CPU], [CPU]),
+        ([CUDA], ALL, [CUDA, CPU]),                                 # CPU always last, as the fallback
+        ([TENSORRT, "ROCMExecutionProvider", CPU], ["ROCMExecutionProvider", TENSORRT, CPU],
+         [TENSORRT, "ROCMExecutionProvider", CPU]),
+    ],
+)
+def test_providers_are_filtered_to_the_available_ones_in_tensorrt_cuda_cpu_order(configured, available, expected,
+                                                                                  settings):
+    chosen = resolve_providers(replace(settings, providers=tuple(configured)), available, "1.32.0")
+    assert [name for name, _ in chosen] == expected
+
+
+def test_provider_options_follow_the_settings(settings, tmp_path):
+    chosen = dict(resolve_providers(replace(settings, device_id=1, fp16=False), ALL, "1.32.0"))
+    trt, cuda = chosen[TENSORRT], chosen[CUDA]
+    assert trt["device_id"] == 1 and trt["trt_fp16_enable"] is False
+    assert trt["trt_engine_cache_enable"] and trt["trt_timing_cache_enable"]
+    assert trt["trt_engine_cache_path"] == trt["trt_timing_cache_path"] == str(tmp_path / "trt" / "ort-1.32.0")
+    assert cuda == {"device_id": 1, "cudnn_conv_algo_search": "EXHAUSTIVE"}
+    assert chosen[CPU] == {}
+    assert dict(resolve_providers(settings, ALL, "x"))[TENSORRT]["trt_fp16_enable"] is True
+
+
+def test_a_misspelt_provider_is_a_config_error(settings):
+    with pytest.raises(ConfigError, match="cuda"):
+        resolve_providers(replace(settings, providers=("cuda", CPU)), ALL)
+
+
+def test_runtime_providers_use_what_this_onnxruntime_offers(settings):
+    runtime = Runtime(settings, ort=fake_ort([CUDA, CPU]))
+    assert [n for n, _ in runtime.providers()] == [CUDA, CPU]
+    assert [n for n, _ in runtime.providers([CPU])] == [CPU]
+
+
+# -- onnxruntime import ----------------------------------------------------------------------------
+
+
+def test_missing_onnxruntime_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setattr(runtime_module, "installed_onnxruntime", lambda: [])
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
+    with pytest.raises(DependencyMissingError, match=r"faceright\[cpu\].*faceright\[gpu\]"):
+        import_onnxruntime()
+
+
+def test_two_onnxruntime_distributions_are_refused_naming_both(monkeypatch):
+    monkeypatch.setattr(runtime_module, "installed_onnxruntime",
+                        lambda: [("onnxruntime", "1.32.0"), ("onnxruntime-gpu", "1.32.0")])
+    with pytest.raises(OnnxruntimeConflictError, match="onnxruntime 1.32.0, onnxruntime-gpu 1.32.0") as caught:
+        import_onnxruntime()
+    assert "pip uninstall onnxruntime onnxruntime-gpu" in str(caught.value)
+
+
+def test_this_machine_has_exactly_one_onnxruntime_distribution():
+    assert len(runtime_module.installed_onnxruntime()) == 1
+    assert import_onnxruntime() is onnxruntime
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+
+def test_one_session_per_model_and_device_is_reused(settings, tmp_path):
+    build_arcface(settings.models_folder / "rec.onnx")
+    shutil.copyfile(settings.models_folder / "rec.onnx", settings.models_folder / "same-bytes.onnx")
+    runtime = Runtime(settings)
+    rec, twin = runtime.catalog.find("recogniser", "rec"), runtime.catalog.find("recogniser", "same-bytes")
+    first = runtime.session(rec)
+    assert runtime.session(rec) is first
+    assert runtime.session(twin) is first          # same sha256, same device, same providers
+    assert runtime.session_count == 1
+    assert runtime.load(rec).session is first      # backends share it too
+    assert runtime.session(runtime.catalog.find("detector")) is not first
+    assert runtime.session_count == 2
+    assert Runtime(settings).session(rec) is not first  # nothing shared between runtimes
+    runtime.close()
+    assert runtime.session_count == 0 and runtime.session(rec) is not first
+
+
+def test_other_providers_get_another_session(settings, caplog):
+    build_arcface(settings.models_folder / "rec.onnx")
+    runtime = Runtime(settings, ort=fake_ort(ALL))
+    rec = runtime.catalog.find("recogniser")
+    cpu_only = runtime.session(rec, providers=[CPU])
+    with caplog.at_level(logging.WARNING, logger="faceright.engine.runtime"), \
+            pytest.warns(UserWarning, match="not in available provider names"):
+        asked_gpu = runtime.session(rec)  # this onnxruntime has no GPU provider: it falls back to CPU
+    assert asked_gpu is not cpu_only and runtime.session_count == 2
+    assert asked_gpu.get_providers() == [CPU] and asked_gpu.device == "cpu" and not asked_gpu.io_binding
+    assert "runs on CPU" in caplog.text
+    assert (settings.trt_cache_folder / f"ort-{onnxruntime.__version__}").is_dir()
+
+
+def test_shipped_models_run_after_the_fixups(settings, t1):
+    runtime = Runtime(settings)
+    analyser = runtime.analyser()
+    faces = analyser.faces(t1, embed=True)
+    assert len(faces) == 6
+    assert all(f.embedding.shape == (128,) and abs(np.linalg.norm(f.embedding) - 1) < 1e-4 for f in faces)
+    assert analyser.recogniser.model_id == "sface:fb143eea0783"
+    assert runtime.session_count == 2
+
+
+# -- io binding -----------------------------------------------------------------------------------
+
+
+def _sessions(runtime, model):
+    plain = runtime.session(model)
+    bound = Session(plain.inner, ort=onnxruntime, device="cpu", io_binding=True, name="bound")
+    return plain, bound
+
+
+def test_io_binding_gives_what_plain_run_gives_on_cpu(settings):
+    projection = build_arcface(settings.models_folder / "rec.onnx")
+    emap = build_inswapper(settings.models_folder / "swap.onnx")
+    runtime = Runtime(settings, io_binding=False)
+    rng = np.random.default_rng(3)
+
+    plain, bound = _sessions(runtime, runtime.catalog.find("recogniser", "rec"))
+    blob = rng.random((5, 3, 112, 112), dtype=np.float32)
+    (a,) = plain.run(None, {"input.1": blob})
+    (b,) = bound.run(None, {"input.1": blob})
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(b, arcface_expected(blob, projection), rtol=1e-4, atol=1e-5)
+
+    plain, bound = _sessions(runtime, runtime.catalog.find("swapper"))
+    feeds = {"target": rng.random((1, 3, 128, 128), dtype=np.float32), "source": emap[:1] * 9}
+    (a,) = plain.run(["output"], feeds)
+    (b,) = bound.run(["output"], feeds)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(b, inswapper_expected(feeds["target"], feeds["source"]), atol=1e-6)
+
+
+def test_io_binding_takes_device_values_and_can_keep_outputs_on_the_device(settings):
+    build_arcface(settings.models_folder / "rec.onnx")
+    runtime = Runtime(settings, io_binding=True)
+    session = runtime.session(runtime.catalog.find("recogniser"))
+    assert session.io_binding and session.device == "cpu"
+    blob = np.random.default_rng(0).random((2, 3, 112, 112), dtype=np.float32)
+    value = onnxruntime.OrtValue.ortvalue_from_numpy(blob, "cpu", 0)
+    (kept,) = session.run_bound({"input.1": value}, keep_on_device=True)
+    assert isinstance(kept, onnxruntime.OrtValue) and kept.device_name() == "cpu" and kept.shape() == [2, 512]
+    np.testing.assert_array_equal(kept.numpy(), session.inner.run(None, {"input.1": blob})[0])
+
+
+def test_feeds_that_do_not_fit_the_inputs_are_refused(settings):
+    build_arcface(settings.models_folder / "rec.onnx")
+    runtime = Runtime(settings, io_binding=True)
+    session = runtime.session(runtime.catalog.find("recogniser"))
+    from faceright.errors import ModelError
+
+    with pytest.raises(ModelError, match="missing input.1; unknown data"):
+        session.run(None, {"data": np.zeros((1, 3, 112, 112), np.float32)})
+
+
+# -- batching -------------------------------------------------------------------------------------
+
+
+def _count_calls(session):
+    sizes = []
+    run = session.run
+
+    def counting(names, feeds, *rest):
+        sizes.append(next(iter(feeds.values())).shape[0])
+        return run(names, feeds, *rest)
+
+    session.run = counting
+    return sizes
+
+
+def test_a_dynamic_batch_goes_in_chunks_of_batch_size(settings):
+    projection = build_arcface(settings.models_folder / "rec.onnx")
+    runtime = Runtime(settings, io_binding=True)
+    session = runtime.session(runtime.catalog.find("recogniser"))
+    assert session.max_batch is None
+    sizes = _count_calls(session)
+    blob = np.random.default_rng(1).random((7, 3, 112, 112), dtype=np.float32)
+    (out,) = session.run_batched({"input.1": blob})
+    assert sizes == [3, 3, 1]  # settings.batch_size = 3
+    np.testing.assert_allclose(out, arcface_expected(blob, projection), rtol=1e-4, atol=1e-5)
+    sizes.clear()
+    session.run_batched({"input.1": blob}, batch_size=10)
+    assert sizes == [7]
+
+
+def test_a_fixed_batch_of_one_loops_face_by_face(settings):
+    emap = build_inswapper(settings.models_folder / "swap.onnx")
+    runtime = Runtime(settings)
+    session = runtime.session(runtime.catalog.find("swapper"))
+    assert session.max_batch == 1
+    sizes = _count_calls(session)
+    rng = np.random.default_rng(2)
+    target = rng.random((3, 3, 128, 128), dtype=np.float32)
+    source = emap[:3] * 5
+    (out,) = session.run_batched({"target": target, "source": source})
+    assert sizes == [1, 1, 1]
+    np.testing.assert_allclose(out, inswapper_expected(target, source), atol=1e-6)
+
+
+def test_a_fixed_batch_above_one_is_padded_and_the_padding_dropped(settings):
+    projection = build_arcface(settings.models_folder / "rec2.onnx", dynamic_batch=False)
+    # rewrite the fixed batch 1 as 2 to get a model that only takes pairs
+    import onnx
+
+    model = onnx.load(str(settings.models_folder / "rec2.onnx"))
+    for value in (model.graph.input[0], model.graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_value = 2
+    onnx.save(model, str(settings.models_folder / "rec2.onnx"))
+    runtime = Runtime(settings)
+    session = runtime.session(runtime.catalog.find("recogniser"))
+    assert session.max_batch == 2
+    sizes = _count_calls(session)
+    blob = np.random.default_rng(4).random((3, 3, 112, 112), dtype=np.float32)
+    (out,) = session.run_batched({"input.1": blob})
+    assert sizes == [2, 2] and out.shape == (3, 512)
+    np.testing.assert_allclose(out, arcface_expected(blob, projection), rtol=1e-4, atol=1e-5)
+
+
+def test_inputs_of_different_batch_sizes_are_refused(settings):
+    emap = build_inswapper(settings.models_folder / "swap.onnx", dynamic_batch=True)
+    runtime = Runtime(settings)
+    session = runtime.session(runtime.catalog.find("swapper"))
+    with pytest.raises(ValueError, match="batch axis"):
+        session.run_batched({"target": np.zeros((2, 3, 128, 128), np.float32), "source": emap[:3]})
+
+
+# -- backends -------------------------------------------------------------------------------------
+
+
+def test_load_routes_a_renamed_file_to_its_backend_class(settings, tmp_path):
+    from faceright.engine.detect import DETECTORS
+
+    path = tmp_path / "arcface_r100.onnx"
+    faces = build_scrfd(path, [(100, 120, 180, 220), (300, 300, 500, 520)])
+    detector = Runtime(settings).load(path)
+    assert type(detector) is DETECTORS["scrfd"]
+    found = sorted(detector.detect(np.zeros((640, 640, 3), np.uint8)), key=lambda f: f.box[0])
+    np.testing.assert_allclose([f.box for f in found], [f.box for f in faces], atol=1e-3)
+    np.testing.assert_allclose([f.landmarks for f in found], [f.kps for f in faces], atol=1e-3)
+
+
+def test_load_refuses_a_model_for_another_role(settings, tmp_path):
+    path = tmp_path / "swap.onnx"
+    build_scrfd(path)
+    with pytest.raises(ModelRoleError, match="as a swapper"):
+        Runtime(settings).load(path, "swapper")
+    with pytest.raises(ModelRoleError, match="as a swapper"):
+        Runtime(settings).swapper(path)
+
+
+def test_the_swapper_gets_the_emap_from_the_model_file(settings):
+    from faceright.engine.swap import SWAPPERS
+
+    emap = build_inswapper(settings.models_folder / "anything.onnx")
+    runtime = Runtime(settings)
+    swapper = runtime.swapper()
+    assert type(swapper) is SWAPPERS["inswapper"]
+    np.testing.assert_array_equal(swapper.emap, emap)
+    assert swapper.batch_size == settings.batch_size
+    assert isinstance(swapper.session, Session)
+
+
+def test_without_a_swap_model_the_classic_backend_is_used(settings):
+    from faceright.engine.swap import SWAPPERS
+
+    runtime = Runtime(settings)
+    assert type(runtime.swapper()) is SWAPPERS["classic"]
+    assert runtime.session_count == 0
+    build_inswapper(settings.models_folder / "swap.onnx")
+    assert type(runtime.swapper("classic")) is SWAPPERS["classic"]  # asked for by name
+    assert type(runtime.swapper()) is SWAPPERS["inswapper"]
+
+
+def test_the_detector_threshold_comes_from_the_settings(settings):
+    runtime = Runtime(replace(settings, det_threshold=0.75))
+    assert runtime.detector().threshold == 0.75
+    assert runtime.detector(threshold=0.3).threshold == 0.3
+
+
+def test_the_configured_models_are_used_by_name(settings):
+    build_scrfd(settings.models_folder / "mine.onnx")
+    assert Runtime(settings).detector().model_id.startswith("scrfd:")
+    configured = Runtime(replace(settings, detector="yunet-2023mar-int8bq"))
+    assert configured.detector().model_id.startswith("yunet:")
+    assert isinstance(configured.catalog, Catalog)
