@@ -1,0 +1,133 @@
+"""Media I/O: video files (PyAV) and image sequences, read and written exactly.
+
+One door in, one door out::
+
+    from faceright.engine.media import open_source, open_sink, FrameRange
+
+    with open_source("plate.mov", frames=FrameRange(10, 20)) as source:   # frames 10..19
+        with open_sink("out.mov", like=source.info, frames=source.range,
+                       metadata={"AIGC": label_json}) as sink:
+            for index, frame in source:          # frame: H×W×3 uint8 BGR
+                sink.write(frame)
+
+The route is chosen by the path: a printf or ``####`` pattern (``plate.%04d.exr``) or an
+image suffix is an image sequence (a still is a one-frame sequence numbered 0); anything
+else is a video file. Frame ranges are half-open (:class:`FrameRange`); video frames are
+numbered from 0, sequence frames by their file names. Writers are atomic (a temporary file
+renamed on success) and refuse to write over their source.
+"""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Any, Iterable, Mapping
+
+from faceright.engine.media import timecode
+from faceright.engine.media.atomic import AtomicOutput, check_output_path, same_file
+from faceright.engine.media.errors import (
+    FrameRangeError,
+    MediaNotFoundError,
+    MediaUnreadableError,
+    MissingFramesError,
+    NoVideoStreamError,
+    OutputExistsError,
+    OutputIsSourceError,
+    UnsupportedMediaError,
+    VariableFrameRateError,
+)
+from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
+from faceright.engine.media.sequence import (
+    SequencePattern,
+    SequenceReader,
+    SequenceWriter,
+    is_sequence_path,
+    probe_sequence,
+    read_image,
+)
+from faceright.engine.media.video import AudioSpan, VideoReader, VideoWriter, probe_video, remux
+
+__all__ = [
+    "AtomicOutput", "AudioSpan", "ColorInfo", "FrameRange", "FrameRangeError", "MediaInfo", "MediaNotFoundError",
+    "MediaUnreadableError", "MissingFramesError", "NoVideoStreamError", "OutputExistsError", "OutputIsSourceError",
+    "SequencePattern", "SequenceReader", "SequenceWriter", "UnsupportedMediaError", "VariableFrameRateError",
+    "VideoReader", "VideoWriter", "check_output_path", "is_sequence_path", "open_sink", "open_source", "probe",
+    "probe_sequence", "probe_video", "read_image", "remux", "same_file", "timecode",
+]
+
+Source = VideoReader | SequenceReader
+Sink = VideoWriter | SequenceWriter
+RangeLike = FrameRange | tuple[int, int] | range
+
+
+def probe(path: str | os.PathLike, *, rate: Fraction | int | str | None = None,
+          frames: RangeLike | None = None) -> MediaInfo:
+    """What ``path`` holds. ``rate`` (default 24) and ``frames`` matter for image sequences
+    only: images carry no rate, and holes are checked inside ``frames``."""
+    if is_sequence_path(path):
+        return probe_sequence(path, rate=rate or 24, frames=frames)
+    return probe_video(path)
+
+
+def open_source(path: str | os.PathLike, frames: RangeLike | None = None, *,
+                rate: Fraction | int | str | None = None, dtype: str = "uint8",
+                timecode: str | None = None) -> Source:
+    """A reader of ``frames`` (half-open; all for ``None``) that yields ``(index, frame)``.
+
+    Video: ``VideoReader`` (frames from 0, BGR ``uint8``). Sequences: ``SequenceReader``
+    (file numbers; ``rate`` defaults to 24, ``dtype="native"`` keeps 16-bit/float pixels,
+    ``timecode`` is the caller's, images carry none). Usable as a context manager.
+    """
+    if is_sequence_path(path):
+        return SequenceReader(path, frames, rate=rate or 24, dtype=dtype, timecode=timecode)  # type: ignore[arg-type]
+    return VideoReader(path, frames)
+
+
+def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames: RangeLike | None = None,
+              width: int | None = None, height: int | None = None, rate: Fraction | int | str | None = None,
+              audio: bool = True, metadata: Mapping[str, str] | None = None, timecode: str | None = None,
+              first_frame: int | None = None, overwrite: bool = False,
+              sources: Iterable[str | os.PathLike] = (), **options: Any) -> Sink:
+    """A writer for ``path`` shaped ``like`` a source's :class:`MediaInfo`.
+
+    ``frames``: the source frames this output holds (default all of ``like``). From them:
+    the start timecode (``like.timecode`` + the offset of ``frames.first``), the audio
+    copied from ``like``'s file (the same time span; ``audio=False`` leaves it out), and
+    for sequence outputs the first file number (the source's numbers when the source is a
+    sequence, else 1001; ``first_frame`` overrides). ``width``/``height``/``rate``/``timecode``
+    override ``like``. ``like``'s file is always a source the output may not replace.
+    ``options`` go to :class:`VideoWriter` (codec, pix_fmt, crf, preset, codec_options,
+    container_options) or :class:`SequenceWriter` (bit_depth, compression).
+    """
+    all_sources = [*sources, *([like.path] if like is not None else [])]
+    span = like.check_range(frames) if like is not None else (FrameRange.coerce(frames) if frames else None)
+    if is_sequence_path(path):
+        if first_frame is None:
+            first_frame = span.first if like is not None and like.kind == "sequence" and span else 1001
+        target = SequencePattern.parse(path)
+        if like is not None and like.kind == "sequence" and "bit_depth" not in options and target is not None \
+                and target.extension == like.path.suffix.lower():
+            options["bit_depth"] = like.bit_depth
+        return SequenceWriter(path, first_frame=first_frame, metadata=metadata, overwrite=overwrite,
+                              sources=all_sources, **options)
+    width = width or (like.width if like else None)
+    height = height or (like.height if like else None)
+    rate = rate or (like.rate if like else None)
+    if not (width and height and rate):
+        raise ValueError("open_sink needs like=MediaInfo or width, height and rate")
+    video_like = like is not None and like.kind == "video"
+    if timecode is None and like is not None and like.timecode and span is not None:
+        timecode = _offset_timecode(like, span.first - like.first_frame)
+    audio_span = None
+    if audio and video_like and like.has_audio and span is not None:
+        start = like.start_time + Fraction(span.first - like.first_frame) / like.rate
+        end = like.start_time + Fraction(span.end - like.first_frame) / like.rate
+        audio_span = AudioSpan(like.path, start, end)
+    if video_like:
+        options.setdefault("color", like.color)
+        options.setdefault("time_base", like.time_base)
+    return VideoWriter(path, width=width, height=height, rate=rate, timecode=timecode, metadata=metadata,
+                       audio=audio_span, sources=all_sources, overwrite=overwrite, **options)
+
+
+def _offset_timecode(like: MediaInfo, frames: int) -> str:
+    return timecode.offset(like.timecode, frames, like.rate) if like.timecode else None  # type: ignore[return-value]

@@ -1,0 +1,599 @@
+"""Image sequences (and single stills): PNG 8/16-bit, TIFF, JPEG with OpenCV; EXR and DPX
+with OpenImageIO (the optional ``exr`` extra: ``pip install 'faceright[exr]'``).
+
+Patterns
+    ``plate.%04d.png`` and ``plate.####.png`` (4 digits, zero-padded; more digits are used
+    when a number needs them), ``plate.%d.png`` (no padding). Frame numbers are the numbers
+    in the file names, often starting at 1001; ranges are half-open as everywhere in
+    :mod:`faceright.engine.media`. A hole inside the requested range is a
+    :class:`MissingFramesError` that lists the missing numbers.
+
+Pixel values
+    Readers give BGR ``uint8`` frames (the engine's ``Frame``) unless ``dtype="native"``
+    asks for the file's own depth (``uint16`` for 16-bit PNG/TIFF/DPX, ``float32`` for
+    EXR). Integer pixels are display-encoded (sRGB); EXR pixels are scene-linear, as
+    OpenEXR intends, so they are converted with the sRGB curve to and from ``uint8``
+    (8-bit → half-float EXR → 8-bit is exact). 8 ↔ 16 bit is ×257.
+
+Metadata
+    PNG: UTF-8 ``iTXt`` chunks (Pillow reads them as ``Image.text``); EXR: string header
+    attributes. TIFF/JPEG frames cannot carry it here: asking for it is an error, not a
+    silent drop.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Iterable, Iterator, Literal, Mapping
+
+import cv2
+import numpy as np
+
+from faceright.engine.media.atomic import AtomicOutput, check_output_path, same_file
+from faceright.engine.media.errors import (
+    MediaNotFoundError,
+    MediaUnreadableError,
+    MissingFramesError,
+    OutputIsSourceError,
+    UnsupportedMediaError,
+)
+from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
+from faceright.errors import DependencyMissingError, MediaError, OutputError
+
+log = logging.getLogger(__name__)
+
+OPENCV_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".jpg", ".jpeg"})
+OIIO_SUFFIXES = frozenset({".exr", ".dpx"})
+IMAGE_SUFFIXES = OPENCV_SUFFIXES | OIIO_SUFFIXES
+_METADATA_SUFFIXES = frozenset({".png", ".exr"})
+_DEPTHS = {".png": (8, 16), ".tif": (8, 16), ".tiff": (8, 16), ".jpg": (8,), ".jpeg": (8,),
+           ".exr": (16, 32), ".dpx": (8, 10, 12, 16)}
+_DEFAULT_DEPTH = {".exr": 16, ".dpx": 10}
+
+_PRINTF = re.compile(r"%(0?)(\d*)d")
+_HASHES = re.compile(r"#+")
+
+Dtype = Literal["uint8", "native"]
+
+
+# --------------------------------------------------------------------------- patterns
+
+@dataclass(frozen=True)
+class SequencePattern:
+    """``folder/prefix`` + a frame number padded to ``padding`` digits + ``suffix``."""
+
+    folder: Path
+    prefix: str
+    suffix: str
+    padding: int
+
+    @classmethod
+    def parse(cls, path: str | os.PathLike) -> "SequencePattern | None":
+        """The pattern in ``path`` (``%04d``, ``%d`` or ``####``), or ``None`` for a plain path."""
+        path = Path(path)
+        name = path.name
+        found = [(m, int(m.group(2) or 0)) for m in _PRINTF.finditer(name)]
+        found += [(m, len(m.group(0))) for m in _HASHES.finditer(name)]
+        if not found:
+            return None
+        if len(found) > 1:
+            raise MediaError(f"{path}: more than one frame-number placeholder; use exactly one (%04d or ####)")
+        match, padding = found[0]
+        return cls(path.parent, name[:match.start()], name[match.end():], padding)
+
+    @property
+    def printf(self) -> str:
+        """The file-name pattern in printf form, e.g. ``plate.%04d.exr``."""
+        return f"{self.prefix}%0{self.padding}d{self.suffix}" if self.padding else f"{self.prefix}%d{self.suffix}"
+
+    @property
+    def display(self) -> Path:
+        return self.folder / self.printf
+
+    @property
+    def extension(self) -> str:
+        return Path(self.suffix).suffix.lower()
+
+    def path(self, number: int) -> Path:
+        if number < 0:
+            raise MediaError(f"{self.display}: frame numbers must be ≥ 0, not {number}")
+        return self.folder / f"{self.prefix}{number:0{self.padding}d}{self.suffix}"
+
+    def number_of(self, name: str) -> int | None:
+        """The frame number of a file name of this sequence, or ``None``."""
+        if not (name.startswith(self.prefix) and name.endswith(self.suffix)):
+            return None
+        digits = name[len(self.prefix):len(name) - len(self.suffix)] if self.suffix else name[len(self.prefix):]
+        if not digits.isdigit() or not digits.isascii():
+            return None
+        number = int(digits)
+        return number if f"{number:0{self.padding}d}" == digits else None
+
+    def scan(self) -> dict[int, Path]:
+        """Every existing frame: number → path."""
+        if not self.folder.is_dir():
+            raise MediaNotFoundError(f"{self.display}: the folder {self.folder} does not exist")
+        frames: dict[int, Path] = {}
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                number = self.number_of(entry.name)
+                if number is not None and entry.is_file():
+                    frames[number] = Path(entry.path)
+        return frames
+
+    def same_as(self, other: "SequencePattern") -> bool:
+        return (self.prefix, self.suffix) == (other.prefix, other.suffix) and same_file(self.folder, other.folder)
+
+
+def is_sequence_path(path: str | os.PathLike) -> bool:
+    """True for a sequence pattern (``%04d``, ``####``) or a still image's path."""
+    return SequencePattern.parse(path) is not None or Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _runs(numbers: list[int]) -> str:
+    """``[3, 4, 5, 9]`` → ``"3-5, 9"``."""
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(f"{start}" if start == n else f"{start}-{n}")
+            start = None
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- pixel conversions
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Scene-linear → sRGB-encoded, both in [0, 1] (values are clipped)."""
+    x = np.clip(linear.astype(np.float32), 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+
+
+def srgb_decode(encoded: np.ndarray) -> np.ndarray:
+    """sRGB-encoded → scene-linear, both in [0, 1]."""
+    x = np.clip(encoded.astype(np.float32), 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Any reader output (uint8, uint16, linear float) as display-encoded ``uint8``."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        return np.rint(srgb_encode(image) * 255.0).astype(np.uint8)
+    raise ValueError(f"cannot convert {image.dtype} pixels to uint8")
+
+
+def _to_uint16(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint16:
+        return image
+    if image.dtype == np.uint8:
+        return image.astype(np.uint16) * 257
+    if np.issubdtype(image.dtype, np.floating):
+        return np.rint(srgb_encode(image) * 65535.0).astype(np.uint16)
+    raise ValueError(f"cannot convert {image.dtype} pixels to uint16")
+
+
+def _to_linear(image: np.ndarray) -> np.ndarray:
+    if np.issubdtype(image.dtype, np.floating):
+        return image.astype(np.float32)
+    scale = 255.0 if image.dtype == np.uint8 else 65535.0
+    return srgb_decode(image.astype(np.float32) / scale)
+
+
+def _as_bgr(image: np.ndarray, path: Path) -> np.ndarray:
+    if image.ndim == 2:
+        return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    if image.ndim == 3 and image.shape[2] == 4:
+        log.debug("%s: dropping its alpha channel", path)
+        return np.ascontiguousarray(image[:, :, :3])
+    if image.ndim == 3 and image.shape[2] == 1:
+        return np.ascontiguousarray(np.repeat(image, 3, axis=2))
+    raise MediaUnreadableError(f"{path}: {image.shape} pixels are not an image faceright can use")
+
+
+# --------------------------------------------------------------------------- OpenImageIO (EXR, DPX)
+
+def _oiio() -> Any:
+    try:
+        import OpenImageIO  # noqa: N813 - the module's own name
+    except ImportError as exc:
+        raise DependencyMissingError(
+            "EXR and DPX need OpenImageIO, which is not installed: pip install 'faceright[exr]' "
+            "(or pip install openimageio)") from exc
+    return OpenImageIO
+
+
+def _read_oiio(path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    oiio = _oiio()
+    image_input = oiio.ImageInput.open(str(path))
+    if image_input is None:
+        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}; is it a complete image file?")
+    try:
+        spec = image_input.spec()
+        want = "float" if path.suffix.lower() == ".exr" else "uint16"
+        pixels = image_input.read_image(0, 0, 0, spec.nchannels, want)
+        if pixels is None:
+            raise MediaUnreadableError(f"{path} is damaged: {image_input.geterror() or 'no pixels'}")
+        names = [n.upper() for n in spec.channelnames]
+        metadata = {a.name: a.value for a in spec.extra_attribs
+                    if isinstance(a.value, str) and not a.name.startswith(("oiio:", "openexr:", "dpx:"))}
+    finally:
+        image_input.close()
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if all(c in names for c in "RGB"):
+        bgr = np.stack([pixels[:, :, names.index(c)] for c in "BGR"], axis=2)
+    elif len(names) >= 1:
+        bgr = np.repeat(pixels[:, :, :1], 3, axis=2)
+    else:
+        raise MediaUnreadableError(f"{path}: no channels")
+    return np.ascontiguousarray(bgr), metadata
+
+
+def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str],
+                compression: str | None) -> None:
+    oiio = _oiio()
+    exr = path.suffix.lower() == ".exr"
+    if exr:
+        pixels = _to_linear(image)[:, :, ::-1]   # BGR → RGB
+        pixel_type = "half" if bit_depth == 16 else "float"
+    else:
+        pixels = _to_uint16(image)[:, :, ::-1]
+        pixel_type = "uint16"
+    spec = oiio.ImageSpec(image.shape[1], image.shape[0], 3, pixel_type)
+    spec.channelnames = ("R", "G", "B")
+    if not exr:
+        spec.attribute("oiio:BitsPerSample", bit_depth)
+    if compression or exr:
+        spec.attribute("compression", compression or "zip")
+    for key, value in metadata.items():
+        spec.attribute(key, value)
+    out = oiio.ImageOutput.create(str(temp))
+    if out is None or not out.open(str(temp), spec):
+        raise OutputError(f"cannot write {path}: {oiio.geterror() or (out.geterror() if out else '')}")
+    try:
+        if not out.write_image(np.ascontiguousarray(pixels)):
+            raise OutputError(f"cannot write {path}: {out.geterror()}")
+    finally:
+        out.close()
+
+
+# --------------------------------------------------------------------------- OpenCV (PNG, TIFF, JPEG)
+
+def _read_opencv(path: Path) -> np.ndarray:
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise MediaUnreadableError(f"{path} cannot be read: {exc}") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise MediaUnreadableError(f"{path} is not a {path.suffix.lstrip('.').upper()} image OpenCV can decode "
+                                   "(empty, truncated or another kind of file)")
+    return image
+
+
+def _png_metadata(path: Path) -> dict[str, str]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return {str(k): str(v) for k, v in getattr(image, "text", {}).items()}
+    except (OSError, SyntaxError, ValueError) as exc:
+        log.debug("%s: no readable text chunks (%s)", path, exc)
+        return {}
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _with_itxt(png: bytes, metadata: Mapping[str, str]) -> bytes:
+    """``png`` with one UTF-8 ``iTXt`` chunk per key inserted before ``IEND``."""
+    chunks = b""
+    for key, value in metadata.items():
+        try:
+            keyword = key.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise MediaError(f"PNG metadata key {key!r} must be Latin-1 (PNG's rule for keywords)") from exc
+        if not 1 <= len(keyword) <= 79 or b"\0" in keyword:
+            raise MediaError(f"PNG metadata key {key!r} must be 1 to 79 characters")
+        chunks += _png_chunk(b"iTXt", keyword + b"\0\0\0" + b"\0" + b"\0" + value.encode("utf-8"))
+    iend = png.rfind(b"IEND") - 4
+    if iend < 8:
+        raise MediaError("the PNG encoder produced no IEND chunk")
+    return png[:iend] + chunks + png[iend:]
+
+
+def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str]) -> bytes:
+    data = _to_uint16(image) if bit_depth == 16 else to_uint8(image)
+    params: list[int] = []
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, 95]
+    ok, encoded = cv2.imencode(path.suffix.lower(), data, params)
+    if not ok:
+        raise OutputError(f"OpenCV could not encode {path}")
+    payload = encoded.tobytes()
+    if metadata:
+        payload = _with_itxt(payload, metadata)
+    return payload
+
+
+# --------------------------------------------------------------------------- one image
+
+def read_image(path: str | os.PathLike, dtype: Dtype = "uint8") -> np.ndarray:
+    """One image file as BGR (``uint8``, or the file's own depth for ``dtype="native"``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaNotFoundError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    suffix = path.suffix.lower()
+    if suffix in OIIO_SUFFIXES:
+        image, _ = _read_oiio(path)
+    elif suffix in OPENCV_SUFFIXES:
+        image = _read_opencv(path)
+    else:
+        raise UnsupportedMediaError(f"{path}: {suffix or 'no suffix'} is not an image format faceright reads "
+                                    f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+    image = _as_bgr(image, path)
+    return to_uint8(image) if dtype == "uint8" else image
+
+
+def _image_metadata(path: Path) -> dict[str, str]:
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        return _png_metadata(path)
+    if suffix in OIIO_SUFFIXES:
+        return _read_oiio_header(path)
+    return {}
+
+
+def _read_oiio_header(path: Path) -> dict[str, str]:
+    oiio = _oiio()
+    image_input = oiio.ImageInput.open(str(path))
+    if image_input is None:
+        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}")
+    try:
+        spec = image_input.spec()
+        return {a.name: a.value for a in spec.extra_attribs
+                if isinstance(a.value, str) and not a.name.startswith(("oiio:", "openexr:", "dpx:"))}
+    finally:
+        image_input.close()
+
+
+# --------------------------------------------------------------------------- probing and reading
+
+def _frames_of(path: Path) -> tuple[SequencePattern | None, dict[int, Path]]:
+    pattern = SequencePattern.parse(path)
+    if pattern is None:   # a single still: frame 0
+        if not path.exists():
+            raise MediaNotFoundError(f"{path} does not exist; for an image sequence give a pattern such as "
+                                     f"{path.with_name('name.%04d' + path.suffix).name}")
+        return None, {0: path}
+    if pattern.extension not in IMAGE_SUFFIXES:
+        raise UnsupportedMediaError(f"{pattern.display}: {pattern.extension or 'no suffix'} is not an image "
+                                    f"format faceright reads ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    found = pattern.scan()
+    if not found:
+        raise MediaNotFoundError(f"no files match {pattern.display}; check the folder, the name and the "
+                                 "number of digits (%04d / #### mean 4 digits, zero-padded)")
+    return pattern, found
+
+
+def probe_sequence(path: str | os.PathLike, *, rate: Fraction | int | str = 24,
+                   frames: FrameRange | tuple[int, int] | range | None = None,
+                   timecode: str | None = None) -> MediaInfo:
+    """A :class:`MediaInfo` for an image sequence pattern (or a still, as frame 0).
+
+    ``rate`` comes from the caller (images carry none). Raises :class:`MissingFramesError`
+    when a frame inside ``frames`` (all of the sequence for ``None``) has no file.
+    """
+    path = Path(path)
+    pattern, found = _frames_of(path)
+    numbers = sorted(found)
+    span = FrameRange(numbers[0], numbers[-1] + 1)
+    display = pattern.display if pattern else path
+    wanted = FrameRange.coerce(frames) if frames is not None else span
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        if frames is not None and not wanted.within(span):
+            info_range = f"it holds {span}"
+        else:
+            info_range = f"{len(found)} of {len(span)} files present in {span}"
+        raise MissingFramesError(
+            f"{display} is missing frame{'s' if len(missing) > 1 else ''} {_runs(missing)} "
+            f"({info_range}); render or copy them, or pick a range without holes", missing)
+    first = found[wanted.first]
+    sample = read_image(first, dtype="native")
+    suffix = first.suffix.lower()
+    depth = 8 if sample.dtype == np.uint8 else 16 if sample.dtype == np.uint16 else 32
+    if suffix == ".exr":
+        depth = _exr_depth(first)
+    return MediaInfo(
+        path=display,
+        kind="sequence" if pattern else "image",
+        width=sample.shape[1],
+        height=sample.shape[0],
+        rate=Fraction(rate),
+        frame_count=len(span),
+        first_frame=span.first,
+        time_base=1 / Fraction(rate),
+        pix_fmt={8: "bgr24", 16: "bgr48" if suffix != ".exr" else "bgrf16", 32: "bgrf32"}[depth],
+        codec=suffix.lstrip("."),
+        container="image2",
+        timecode=timecode,
+        metadata=_image_metadata(first),
+        color=ColorInfo(color_trc="linear") if suffix == ".exr" else ColorInfo(color_trc="iec61966-2-1"),
+        bit_depth=depth,
+    )
+
+
+def _exr_depth(path: Path) -> int:
+    oiio = _oiio()
+    image_input = oiio.ImageInput.open(str(path))
+    if image_input is None:
+        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}")
+    try:
+        return 16 if str(image_input.spec().format) == "half" else 32
+    finally:
+        image_input.close()
+
+
+class SequenceReader:
+    """Iterate ``(frame_number, frame)`` over a half-open range of an image sequence.
+
+    ``dtype="uint8"`` gives the engine's BGR ``Frame``; ``"native"`` the file's own depth.
+    Every frame must have the first frame's size.
+    """
+
+    def __init__(self, path: str | os.PathLike, frames: FrameRange | tuple[int, int] | range | None = None,
+                 *, rate: Fraction | int | str = 24, dtype: Dtype = "uint8", info: MediaInfo | None = None,
+                 timecode: str | None = None):
+        self.path = Path(path)
+        self.info = info if info is not None else probe_sequence(self.path, rate=rate, frames=frames,
+                                                                 timecode=timecode)
+        self.range = self.info.check_range(frames)
+        self.dtype = dtype
+        self._pattern = SequencePattern.parse(self.path)
+
+    def __len__(self) -> int:
+        return len(self.range)
+
+    def __enter__(self) -> "SequenceReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to release: each iteration opens and closes its own files."""
+
+    def file(self, number: int) -> Path:
+        return self._pattern.path(number) if self._pattern else self.path
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        for number in self.range:
+            path = self.file(number)
+            if not path.exists():
+                raise MissingFramesError(f"{path} (frame {number}) disappeared while the sequence was read", [number])
+            image = read_image(path, dtype=self.dtype)
+            if image.shape[:2] != (self.info.height, self.info.width):
+                raise MediaUnreadableError(
+                    f"{path} is {image.shape[1]}×{image.shape[0]} but the sequence is "
+                    f"{self.info.width}×{self.info.height}; every frame of a sequence must have one size")
+            yield number, image
+
+
+# --------------------------------------------------------------------------- writing
+
+class SequenceWriter:
+    """Write frames as ``pattern``'s files, numbered from ``first_frame``, each atomically.
+
+    ``bit_depth``: 8 or 16 for PNG/TIFF, 16 (half) or 32 (float) for EXR, 10/12/16 for DPX.
+    ``metadata`` goes into every frame (PNG iTXt, EXR header); other formats refuse it.
+    ``sources`` are files or patterns the output must never write over.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, first_frame: int = 1001, bit_depth: int | None = None,
+                 metadata: Mapping[str, str] | None = None, overwrite: bool = False,
+                 sources: Iterable[str | os.PathLike] = (), compression: str | None = None):
+        pattern = SequencePattern.parse(path)
+        if pattern is None:
+            raise OutputError(f"{path}: an image-sequence output needs a frame-number pattern, "
+                              f"e.g. {Path(path).stem}.%04d{Path(path).suffix}")
+        self.pattern = pattern
+        suffix = pattern.extension
+        if suffix not in IMAGE_SUFFIXES:
+            raise UnsupportedMediaError(f"cannot write {suffix or 'files without a suffix'} images; use one of "
+                                        f"{', '.join(sorted(IMAGE_SUFFIXES))}")
+        self.bit_depth = bit_depth or _DEFAULT_DEPTH.get(suffix, 8)
+        if self.bit_depth not in _DEPTHS[suffix]:
+            raise UnsupportedMediaError(f"{pattern.display}: {suffix} is written at {_DEPTHS[suffix]} bits, "
+                                        f"not {self.bit_depth}")
+        self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        if self.metadata and suffix not in _METADATA_SUFFIXES:
+            raise UnsupportedMediaError(f"{pattern.display}: {suffix} frames cannot carry metadata here; "
+                                        "write PNG or EXR")
+        if suffix in OIIO_SUFFIXES:
+            _oiio()   # fail now, not at the first frame
+        if not pattern.folder.is_dir():
+            raise OutputError(f"the output folder {pattern.folder} does not exist; create it first")
+        self.overwrite = overwrite
+        self.compression = compression
+        self.next_frame = first_frame
+        self.written: list[int] = []
+        self._source_files: list[Path] = []
+        self._closed = False
+        for source in sources:
+            source_pattern = SequencePattern.parse(source)
+            if source_pattern is not None:
+                if source_pattern.same_as(pattern):
+                    raise OutputIsSourceError(f"the output {pattern.display} is the source sequence {source}; "
+                                              "faceright never writes over its source; choose another name")
+                if overwrite:   # hard links from the source's files into the output's names
+                    self._source_files.extend(source_pattern.scan().values() if source_pattern.folder.is_dir() else ())
+            else:
+                self._source_files.append(Path(source))
+
+    @property
+    def frames(self) -> FrameRange | None:
+        """The range written so far (``None`` before the first frame)."""
+        return FrameRange(min(self.written), max(self.written) + 1) if self.written else None
+
+    def write(self, frame: np.ndarray, number: int | None = None) -> Path:
+        """Write one BGR frame (``uint8``, ``uint16`` or linear float) as frame ``number``
+        (the next one by default); returns its path."""
+        if self._closed:
+            raise MediaError(f"{self.pattern.display}: write() after close()")
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"{self.pattern.display}: expected an H×W×3 BGR frame, got {frame.shape}")
+        number = self.next_frame if number is None else number
+        path = self.pattern.path(number)
+        check_output_path(path, sources=self._source_files, overwrite=self.overwrite)
+        with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite) as atomic:
+            if self.pattern.extension in OIIO_SUFFIXES:
+                _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression)
+            else:
+                atomic.temp.write_bytes(_encode_opencv(path, frame, self.bit_depth, self.metadata))
+            atomic.commit()
+        self.written.append(number)
+        self.next_frame = number + 1
+        return path
+
+    def close(self) -> FrameRange:
+        """Check the first frame's metadata reads back; return the range written."""
+        if self._closed:
+            return self.frames
+        self._closed = True
+        if not self.written:
+            raise MediaError(f"{self.pattern.display}: no frames were written")
+        if self.metadata:
+            first = self.pattern.path(self.written[0])
+            found = _image_metadata(first)
+            for key, value in self.metadata.items():
+                if found.get(key) != value:
+                    raise MediaError(f"{first}: metadata {key!r} did not read back (got {found.get(key)!r})")
+        return self.frames
+
+    def abort(self) -> None:
+        """Stop writing. Frames already written stay (each is whole); nothing partial remains."""
+        self._closed = True
+
+    def __enter__(self) -> "SequenceWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,660 @@
+"""Video files with PyAV: probe, read exact frame ranges, write, remux.
+
+* :func:`probe_video` — a :class:`MediaInfo` for a MOV/MP4/MKV/... file.
+* :class:`VideoReader` — yields ``(index, frame)`` (BGR ``uint8``) for a half-open frame
+  range; seeks to the keyframe before the range and decodes forward, checking each frame's
+  timestamp, so B-frame codecs land on the exact frame; nothing is buffered.
+* :class:`VideoWriter` — encodes BGR frames (libx264 yuv420p by default) into MOV/MP4/MKV
+  through a temporary file, copies the audio packets of a source time span, writes the
+  start timecode and container metadata (``movflags=use_metadata_tags`` for MOV/MP4, or
+  FFmpeg silently drops custom keys), verifies frame count and metadata by reading the file
+  back, and only then renames it to the final name.
+* :func:`remux` — copy every stream of a file without re-encoding, with new container
+  metadata.
+
+Frame indices come from timestamps: ``index = round((pts - start_time) * time_base * rate)``.
+A stream whose timestamps skip or repeat frames (variable frame rate) is refused with
+:class:`VariableFrameRateError` rather than numbered ambiguously.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Iterable, Iterator, Mapping
+
+import av
+import av.error
+import numpy as np
+
+from faceright.engine.media import timecode as tc
+from faceright.engine.media.atomic import AtomicOutput
+from faceright.engine.media.errors import (
+    MediaNotFoundError,
+    MediaUnreadableError,
+    NoVideoStreamError,
+    UnsupportedMediaError,
+    VariableFrameRateError,
+)
+from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
+from faceright.engine.types import Frame
+from faceright.errors import MediaError, OutputError
+
+log = logging.getLogger(__name__)
+
+#: output suffix → FFmpeg muxer
+CONTAINERS = {".mov": "mov", ".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska"}
+#: suffixes read as video (anything FFmpeg opens works; these route here by extension)
+VIDEO_SUFFIXES = frozenset({".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf", ".webm", ".mts", ".ts", ".mpg", ".mpeg"})
+#: container keys the muxer writes itself; never copied from a source
+_MUXER_KEYS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
+#: stream keys the muxer writes itself
+_STREAM_MUXER_KEYS = frozenset({"duration", "encoder", "vendor_id", "_statistics_tags", "_statistics_writing_app",
+                                "_statistics_writing_date_utc", "bps", "number_of_frames", "number_of_bytes"})
+_STANDARD_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30", "48", "50",
+                                             "60000/1001", "60", "120"))
+_SWS_SPACES = {"bt709": "itu709", "bt470bg": "itu601", "smpte170m": "itu601", "smpte240m": "smpte240m",
+               "fcc": "fcc", "bt2020nc": "bt2020", "bt2020c": "bt2020"}
+_SWS_RANGES = {"tv": "MPEG", "pc": "JPEG"}
+
+
+# --------------------------------------------------------------------------- opening and probing
+
+def _open_input(path: Path) -> Any:
+    """``av.open(path)`` with every failure turned into a MediaError that names the file."""
+    if not path.exists():
+        raise MediaNotFoundError(f"{path} does not exist; check the path (and the mount it lives on)")
+    if path.is_dir():
+        raise MediaUnreadableError(f"{path} is a folder, not a video file; for an image sequence give a "
+                                   "pattern such as plate.%04d.exr")
+    try:
+        return av.open(str(path), "r", metadata_errors="replace")
+    except av.error.FFmpegError as exc:
+        raise MediaUnreadableError(
+            f"{path} is not a video faceright can read: {_ffmpeg_reason(exc)}. Is it a complete media file "
+            "(not truncated by a copy, not a different kind of file with a video suffix)?") from exc
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc)
+
+
+def _video_stream(container: Any, path: Path) -> Any:
+    streams = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
+    if not streams:
+        found = ", ".join(f"{s.type} ({s.codec_context.name if s.codec_context else 'unknown codec'})"
+                          for s in container.streams) or "no streams at all"
+        raise NoVideoStreamError(f"{path} holds no video stream (found: {found}); give a file with picture")
+    stream = streams[0]
+    if stream.codec_context is None or not stream.codec_context.width or not stream.codec_context.height:
+        raise UnsupportedMediaError(f"{path}: this FFmpeg build cannot decode its video codec "
+                                    f"({stream.codec_context.name if stream.codec_context else 'unknown'})")
+    return stream
+
+
+def _stream_rate(stream: Any, path: Path) -> Fraction:
+    """The stream's constant frame rate, exactly (FFmpeg's avg and r_frame_rate reconciled)."""
+    candidates = [Fraction(r) for r in (stream.average_rate, stream.base_rate, stream.guessed_rate) if r]
+    candidates = [r for r in candidates if 0 < r < 1000]
+    if not candidates:
+        raise MediaUnreadableError(f"{path}: its video stream declares no frame rate")
+    for rate in candidates:
+        if rate in _STANDARD_RATES:
+            return rate
+    for rate in candidates:   # 24000/1001 written as 2997/125 and the like
+        for standard in _STANDARD_RATES:
+            if abs(rate - standard) / standard < Fraction(1, 10000):
+                return standard
+    return candidates[0]
+
+
+def _timecode_of(container: Any, stream: Any) -> str | None:
+    def lookup(metadata: Mapping[str, str]) -> str | None:
+        for key, value in metadata.items():
+            if key.lower() == "timecode" and value:
+                return value
+        return None
+
+    found = lookup(stream.metadata)
+    if found is None:
+        found = lookup(container.metadata)
+    if found is None:  # a tmcd track whose timecode was not copied onto the video stream
+        for other in container.streams:
+            if other.type == "data":
+                found = lookup(other.metadata)
+                if found:
+                    break
+    return found
+
+
+def _count_packets(container: Any, stream: Any, path: Path) -> int:
+    count = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size and not packet.is_discard:
+                count += 1
+    except av.error.FFmpegError as exc:
+        raise MediaUnreadableError(f"{path} is damaged: reading its packets failed after {count} frames "
+                                   f"({_ffmpeg_reason(exc)})") from exc
+    return count
+
+
+def _frame_count(container: Any, stream: Any, rate: Fraction, path: Path) -> int:
+    declared = stream.frames
+    if declared and stream.duration:
+        by_duration = stream.duration * stream.time_base * rate
+        if abs(by_duration - declared) <= 1:
+            return int(declared)
+        log.debug("%s: %d frames declared, %.2f by duration (an edit list?): counting packets",
+                  path, declared, float(by_duration))
+    count = _count_packets(container, stream, path)
+    if count == 0:
+        raise MediaUnreadableError(f"{path}: its video stream holds no frames (truncated?)")
+    return count
+
+
+def _bit_depth(pix_fmt: str | None) -> int:
+    if not pix_fmt:
+        return 8
+    try:
+        return max(component.bits for component in av.VideoFormat(pix_fmt).components)
+    except (ValueError, av.error.FFmpegError):
+        return 8
+
+
+def probe_video(path: str | os.PathLike) -> MediaInfo:
+    """Everything :class:`MediaInfo` says about a video file.
+
+    The frame count is exact: the container's count when its duration agrees with it,
+    otherwise the video packets are counted (MKV, edit lists), which reads the file once.
+    """
+    path = Path(path)
+    with _open_input(path) as container:
+        stream = _video_stream(container, path)
+        cc = stream.codec_context
+        rate = _stream_rate(stream, path)
+        audio = list(container.streams.audio)
+        return MediaInfo(
+            path=path,
+            kind="video",
+            width=cc.width,
+            height=cc.height,
+            rate=rate,
+            frame_count=_frame_count(container, stream, rate, path),
+            first_frame=0,
+            time_base=Fraction(stream.time_base) if stream.time_base else None,
+            pix_fmt=cc.pix_fmt or "",
+            codec=cc.name,
+            container=container.format.name,
+            timecode=_timecode_of(container, stream),
+            has_audio=bool(audio),
+            audio_codec=audio[0].codec_context.name if audio and audio[0].codec_context else None,
+            metadata=dict(container.metadata),
+            color=ColorInfo.from_codes(cc.color_range, cc.color_primaries, cc.color_trc, cc.colorspace),
+            bit_depth=_bit_depth(cc.pix_fmt),
+            start_time=(stream.start_time or 0) * Fraction(stream.time_base),
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+class VideoReader:
+    """Iterate ``(index, frame)`` over a half-open frame range of a video file.
+
+    ``frames`` is a :class:`FrameRange`, a ``(first, end)`` pair (end excluded) or ``None``
+    for every frame; indices are 0-based in presentation order. Each iteration opens the
+    file afresh, seeks to the keyframe before ``first`` and decodes forward: memory stays
+    flat and iterating twice gives the same frames.
+    """
+
+    def __init__(self, path: str | os.PathLike, frames: FrameRange | tuple[int, int] | range | None = None,
+                 *, info: MediaInfo | None = None, threads: int = 0):
+        self.path = Path(path)
+        self.info = info if info is not None else probe_video(self.path)
+        self.range = self.info.check_range(frames)
+        self.threads = threads
+
+    def __len__(self) -> int:
+        return len(self.range)
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to release: each iteration opens and closes its own files."""
+
+    def __iter__(self) -> Iterator[tuple[int, Frame]]:
+        with _open_input(self.path) as container:
+            stream = _video_stream(container, self.path)
+            stream.thread_type = "AUTO"
+            stream.codec_context.thread_count = self.threads
+            expected = self.range.first
+            try:
+                for index, frame in self._indexed_frames(container, stream):
+                    if index < expected:
+                        continue   # decoded from the keyframe before the range
+                    if index != expected:
+                        raise VariableFrameRateError(
+                            f"{self.path}: frame {expected} was expected but the next frame's timestamp says "
+                            f"{index}. The stream is variable-frame-rate or damaged; convert it to a constant "
+                            f"{self.info.rate} fps first (ffmpeg -i IN -fps_mode cfr -r {self.info.rate} OUT)")
+                    yield index, frame.to_ndarray(format="bgr24")
+                    expected += 1
+                    if expected == self.range.end:
+                        return
+            except av.error.FFmpegError as exc:
+                raise MediaUnreadableError(f"{self.path} is damaged: decoding failed near frame {expected} "
+                                           f"({_ffmpeg_reason(exc)})") from exc
+            raise MediaUnreadableError(
+                f"{self.path} ended after frame {expected - 1} but claims {self.info.frame_count} frames "
+                f"(wanted {self.range}); the file is truncated or damaged")
+
+    def _index_of(self, pts: int | None, origin: int, time_base: Fraction) -> int:
+        if pts is None:
+            raise MediaUnreadableError(f"{self.path}: its frames carry no timestamps, so frames cannot be "
+                                       "numbered exactly; remux it into .mov or .mkv first")
+        return round((pts - origin) * time_base * self.info.rate)
+
+    def _indexed_frames(self, container: Any, stream: Any) -> Iterator[tuple[int, Any]]:
+        """Decoded frames with their indices, starting at or before ``self.range.first``."""
+        time_base = Fraction(stream.time_base)
+        origin = stream.start_time or 0
+        target = self.range.first
+        if target == 0:
+            for frame in container.decode(stream):
+                yield self._index_of(frame.pts, origin, time_base), frame
+            return
+        # seek to a keyframe at or before the target; if the demuxer lands after it (it
+        # seeks by DTS in some formats), seek again further back until it does not
+        step = max(1, round(Fraction(1) / time_base))  # one second in stream units
+        target_pts = origin + round(target / self.info.rate / time_base)
+        seek_pts = target_pts
+        while True:
+            container.seek(seek_pts, stream=stream, backward=True, any_frame=False)
+            frames = container.decode(stream)
+            first = next(frames, None)
+            if first is None:
+                if seek_pts <= origin:
+                    return
+                seek_pts = max(origin, seek_pts - step)
+                continue
+            index = self._index_of(first.pts, origin, time_base)
+            if index <= target or seek_pts <= origin:
+                break
+            log.debug("%s: seek for frame %d landed on %d; seeking further back", self.path, target, index)
+            seek_pts = max(origin, seek_pts - step)
+            step *= 2
+        yield index, first
+        for frame in frames:
+            yield self._index_of(frame.pts, origin, time_base), frame
+
+
+# --------------------------------------------------------------------------- writing
+
+@dataclass(frozen=True)
+class AudioSpan:
+    """Audio to copy (not re-encode) into an output: the packets of ``path``'s first audio
+    stream that start in ``[start, end)`` seconds of the source's timeline, shifted so that
+    ``start`` becomes 0. ``end=None`` means to the end. The cut is exact to one audio
+    packet (about 21 ms for AAC at 48 kHz)."""
+
+    path: Path
+    start: Fraction = Fraction(0)
+    end: Fraction | None = None
+
+
+class _AudioCopier:
+    """Feeds the packets of an :class:`AudioSpan` into an output, interleaved by time."""
+
+    def __init__(self, span: AudioSpan, output: Any):
+        self.span = span
+        self.input = _open_input(span.path)
+        if not self.input.streams.audio:
+            self.input.close()
+            raise MediaError(f"{span.path} has no audio stream to copy; pass audio=False")
+        self.source = self.input.streams.audio[0]
+        self.time_base = Fraction(self.source.time_base)
+        try:
+            self.stream = output.add_stream_from_template(self.source)
+        except (av.error.FFmpegError, ValueError) as exc:
+            self.input.close()
+            raise UnsupportedMediaError(f"cannot copy the {self.source.codec_context.name} audio of {span.path}: "
+                                        f"{_ffmpeg_reason(exc)}") from exc
+        self.stream.time_base = self.source.time_base
+        self.shift = round(Fraction(span.start) / self.time_base)
+        self.packets = self._packets()
+        self.pending: Any = None
+        self.copied = 0
+
+    def _packets(self) -> Iterator[Any]:
+        if self.span.start > 0:
+            self.input.seek(max(0, self.shift - round(1 / self.time_base)), stream=self.source, backward=True)
+        for packet in self.input.demux(self.source):
+            if packet.dts is None or not packet.size:
+                continue
+            at = packet.pts if packet.pts is not None else packet.dts
+            seconds = at * self.time_base
+            if seconds < self.span.start:
+                continue
+            if self.span.end is not None and seconds >= self.span.end:
+                return
+            yield packet
+
+    def mux_until(self, output: Any, seconds: Fraction | None) -> None:
+        """Mux the packets that start before ``seconds`` of output time (all for ``None``)."""
+        while True:
+            if self.pending is None:
+                self.pending = next(self.packets, None)
+                if self.pending is None:
+                    return
+            packet = self.pending
+            at = (packet.pts if packet.pts is not None else packet.dts) - self.shift
+            if seconds is not None and at * self.time_base >= seconds:
+                return
+            if packet.pts is not None:
+                packet.pts -= self.shift
+            packet.dts -= self.shift
+            packet.stream = self.stream
+            output.mux(packet)
+            self.copied += 1
+            self.pending = None
+
+    def close(self) -> None:
+        self.input.close()
+
+
+def _container_options(fmt: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+    options = dict(extra or {})
+    if fmt in ("mov", "mp4"):
+        # without use_metadata_tags FFmpeg drops custom keys (AIGC) silently
+        flags = [f for f in options.get("movflags", "").replace("+", " ").split() if f]
+        for flag in ("use_metadata_tags", "faststart"):
+            if flag not in flags:
+                flags.append(flag)
+        options["movflags"] = "+".join(flags)
+    return options
+
+
+def _muxer_for(path: Path) -> str:
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is None:
+        raise UnsupportedMediaError(f"cannot write video to {path}: use one of {sorted(CONTAINERS)}")
+    return fmt
+
+
+class VideoWriter:
+    """Encode BGR frames into a MOV/MP4/MKV file, atomically.
+
+    Frames go to a temporary file beside ``path``; :meth:`close` finishes it, reads it back
+    to check the frame count and the metadata, and renames it to ``path``. Leaving a
+    ``with`` block by an exception (or calling :meth:`abort`) removes the temporary file and
+    leaves any previous file at ``path`` as it was.
+
+    ``rate`` is exact; ``time_base`` (MOV/MP4 keep it, MKV always uses 1/1000);
+    ``codec``/``pix_fmt``/``crf``/``preset``/``codec_options`` pick the encoder (``crf`` and
+    ``preset`` apply to libx264/libx265); ``color`` tags the stream and picks the RGB→YUV
+    matrix; ``timecode`` is the start timecode; ``metadata`` the container metadata;
+    ``audio`` an :class:`AudioSpan` to copy; ``sources`` the files the output must never
+    replace.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        width: int,
+        height: int,
+        rate: Fraction | int | str,
+        time_base: Fraction | None = None,
+        codec: str = "libx264",
+        pix_fmt: str = "yuv420p",
+        crf: int | None = 18,
+        preset: str | None = "veryfast",
+        codec_options: Mapping[str, str] | None = None,
+        color: ColorInfo | None = None,
+        timecode: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        audio: AudioSpan | None = None,
+        sources: Iterable[str | os.PathLike] = (),
+        overwrite: bool = False,
+        container_options: Mapping[str, str] | None = None,
+    ):
+        self.path = Path(path)
+        self.format = _muxer_for(self.path)
+        self.rate = Fraction(rate)
+        self.width, self.height = int(width), int(height)
+        self.pix_fmt = pix_fmt
+        self.color = color or ColorInfo()
+        self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self.timecode = timecode
+        self.frames_written = 0
+        self._closed = False
+        self._audio: _AudioCopier | None = None
+        if timecode is not None:
+            tc.to_frames(timecode, self.rate)  # refuse a malformed timecode before writing
+        if pix_fmt in ("yuv420p", "yuvj420p", "nv12", "yuv420p10le") and (self.width % 2 or self.height % 2):
+            raise MediaError(f"{self.path}: {pix_fmt} needs an even width and height, not {self.width}×{self.height}; "
+                             "crop or pad by one pixel")
+        self._atomic = AtomicOutput(self.path, sources=sources, overwrite=overwrite)
+        try:
+            self._container = av.open(str(self._atomic.temp), "w", format=self.format,
+                                      container_options=_container_options(self.format, container_options))
+        except av.error.FFmpegError as exc:
+            self._atomic.discard()
+            raise OutputError(f"cannot create {self._atomic.temp} for {self.path}: {_ffmpeg_reason(exc)}") from exc
+        try:
+            self._setup(time_base, codec, crf, preset, codec_options, audio)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _setup(self, time_base: Fraction | None, codec: str, crf: int | None, preset: str | None,
+               codec_options: Mapping[str, str] | None, audio: AudioSpan | None) -> None:
+        container = self._container
+        for key, value in self.metadata.items():
+            container.metadata[key] = value
+        try:
+            stream = container.add_stream(codec, rate=self.rate)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise UnsupportedMediaError(f"{self.path}: no encoder {codec!r} in this FFmpeg build "
+                                        f"({_ffmpeg_reason(exc)})") from exc
+        stream.width, stream.height, stream.pix_fmt = self.width, self.height, self.pix_fmt
+        stream.codec_context.time_base = 1 / self.rate
+        if time_base:
+            stream.time_base = time_base
+        options: dict[str, str] = {}
+        if codec in ("libx264", "libx265"):
+            if crf is not None:
+                options["crf"] = str(crf)
+            if preset:
+                options["preset"] = preset
+        options.update({str(k): str(v) for k, v in (codec_options or {}).items()})
+        stream.options = options
+        cc = stream.codec_context
+        cc.color_range = self.color.code("color_range")
+        cc.color_primaries = self.color.code("color_primaries")
+        cc.color_trc = self.color.code("color_trc")
+        cc.colorspace = self.color.code("color_space")
+        if self.timecode:
+            stream.metadata["timecode"] = self.timecode
+        self._stream = stream
+        if audio is not None:
+            self._audio = _AudioCopier(audio, container)
+        try:
+            container.start_encoding()
+        except (av.error.FFmpegError, ValueError) as exc:
+            what = f" with {self._audio.source.codec_context.name} audio" if self._audio else ""
+            raise UnsupportedMediaError(
+                f"cannot write {codec} video{what} into {self.path.suffix} ({_ffmpeg_reason(exc)}); "
+                "try .mov or .mkv, another codec, or audio=False") from exc
+
+    def write(self, frame: Frame) -> None:
+        """Encode one BGR ``uint8`` frame of the writer's size."""
+        if self._closed:
+            raise MediaError(f"{self.path}: write() after close()")
+        if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
+            raise ValueError(f"{self.path}: expected a {self.height}×{self.width}×3 uint8 BGR frame, "
+                             f"got {frame.shape} {frame.dtype}")
+        image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        image = image.reformat(format=self.pix_fmt,
+                               dst_colorspace=_SWS_SPACES.get(self.color.color_space or "", None),
+                               dst_color_range=_SWS_RANGES.get(self.color.color_range or "", None))
+        image.pts = self.frames_written
+        image.time_base = 1 / self.rate
+        self._mux_video(self._stream.encode(image))
+        self.frames_written += 1
+
+    def _mux_video(self, packets: list[Any]) -> None:
+        latest: Fraction | None = None
+        for packet in packets:
+            self._container.mux(packet)
+            if packet.pts is not None:
+                end = (packet.pts + (packet.duration or 0)) * Fraction(packet.time_base)
+                latest = end if latest is None else max(latest, end)
+        if self._audio is not None and latest is not None:
+            self._audio.mux_until(self._container, latest)
+
+    def close(self) -> Path:
+        """Finish the file, check it, move it to its final name; return that name."""
+        if self._closed:
+            return self.path
+        try:
+            if self.frames_written == 0:
+                raise MediaError(f"{self.path}: no frames were written; nothing to save")
+            self._mux_video(self._stream.encode(None))
+            if self._audio is not None:
+                self._audio.mux_until(self._container, Fraction(self.frames_written) / self.rate)
+                self._audio.close()
+            self._container.close()
+            self._closed = True
+            self._verify()
+            return self._atomic.commit()
+        except av.error.FFmpegError as exc:
+            self.abort()
+            raise MediaError(f"writing {self.path} failed: {_ffmpeg_reason(exc)}") from exc
+        except BaseException:
+            self.abort()
+            raise
+
+    def _verify(self) -> None:
+        """Read the finished temporary file back with a fresh PyAV container."""
+        temp = self._atomic.temp
+        with _open_input(temp) as check:
+            stream = _video_stream(check, temp)
+            count = _count_packets(check, stream, temp)
+            found = {k.lower(): v for k, v in check.metadata.items()}
+            audio = len(check.streams.audio)
+        if count != self.frames_written:
+            raise MediaError(f"{self.path}: {self.frames_written} frames were written but {count} read back")
+        for key, value in self.metadata.items():
+            if found.get(key.lower()) != value:
+                raise MediaError(f"{self.path}: metadata {key!r} did not survive the {self.format} muxer "
+                                 f"(read back {found.get(key.lower())!r})")
+        if self._audio is not None and (audio == 0 or self._audio.copied == 0):
+            raise MediaError(f"{self.path}: the audio of {self._audio.span.path} was asked for but no audio "
+                             f"packets fall in {float(self._audio.span.start):.3f}s.."
+                             f"{float(self._audio.span.end or 0):.3f}s")
+
+    def abort(self) -> None:
+        """Stop writing and remove the temporary file; the final name is untouched."""
+        if self._audio is not None:
+            self._audio.close()
+        if not self._closed:
+            self._closed = True
+            try:
+                self._container.close()
+            except (av.error.FFmpegError, ValueError, OSError) as exc:
+                log.debug("closing the aborted %s: %s", self._atomic.temp, exc)
+        self._atomic.discard()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# --------------------------------------------------------------------------- remuxing
+
+def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[str, str] | None = None,
+          keep_metadata: bool = True, overwrite: bool = False) -> Path:
+    """Copy every stream of ``src`` into ``dst`` without re-encoding; set container metadata.
+
+    ``keep_metadata`` carries ``src``'s container and stream metadata over (FFmpeg's own
+    keys such as ``major_brand`` are left to the muxer); ``metadata`` is then merged on top,
+    so a key is never written twice. A timecode track is recreated from its timecode.
+    Written atomically and checked like :class:`VideoWriter`'s output. Returns ``dst``.
+    """
+    src, dst = Path(src), Path(dst)
+    fmt = _muxer_for(dst)
+    wanted = {str(k): str(v) for k, v in (metadata or {}).items()}
+    with _open_input(src) as source, AtomicOutput(dst, sources=[src], overwrite=overwrite) as atomic:
+        video = _video_stream(source, src)
+        video_timecode = _timecode_of(source, video)
+        merged = {k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_KEYS} if keep_metadata else {}
+        merged.update(wanted)
+        try:
+            output = av.open(str(atomic.temp), "w", format=fmt, container_options=_container_options(fmt, None))
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"cannot create {atomic.temp} for {dst}: {_ffmpeg_reason(exc)}") from exc
+        mapping: dict[int, Any] = {}
+        counts: dict[int, int] = {}
+        try:
+            for key, value in merged.items():
+                output.metadata[key] = value
+            for stream in source.streams:
+                if stream.type not in ("video", "audio", "subtitle"):
+                    log.info("%s: not copying its %s stream #%d (%s)", src, stream.type, stream.index,
+                             "its timecode is kept on the video stream" if stream.type == "data" else "unsupported")
+                    continue
+                try:
+                    copy = output.add_stream_from_template(stream)
+                except (av.error.FFmpegError, ValueError) as exc:
+                    raise UnsupportedMediaError(f"cannot copy the {stream.type} stream #{stream.index} of {src} into "
+                                                f"{dst.suffix}: {_ffmpeg_reason(exc)}") from exc
+                if keep_metadata:
+                    for key, value in stream.metadata.items():
+                        if key.lower() not in _STREAM_MUXER_KEYS:
+                            copy.metadata[key] = value
+                if stream is video and video_timecode:
+                    copy.metadata["timecode"] = video_timecode
+                mapping[stream.index] = copy
+                counts[stream.index] = 0
+            try:
+                output.start_encoding()
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise UnsupportedMediaError(f"cannot copy the streams of {src} into {dst.suffix}: "
+                                            f"{_ffmpeg_reason(exc)}; try .mov or .mkv") from exc
+            try:
+                for packet in source.demux([source.streams[i] for i in mapping]):
+                    if packet.dts is None:
+                        continue
+                    counts[packet.stream.index] += 1
+                    packet.stream = mapping[packet.stream.index]
+                    output.mux(packet)
+            except av.error.FFmpegError as exc:
+                raise MediaUnreadableError(f"copying {src} failed: {_ffmpeg_reason(exc)}") from exc
+        finally:
+            output.close()
+        _verify_remux(atomic.temp, dst, merged, counts, video.index, mapping)
+        return atomic.commit()
+
+
+def _verify_remux(temp: Path, dst: Path, metadata: Mapping[str, str], counts: Mapping[int, int],
+                  video_index: int, mapping: Mapping[int, Any]) -> None:
+    with _open_input(temp) as check:
+        found = {k.lower(): v for k, v in check.metadata.items()}
+        video = _video_stream(check, temp)
+        frames = _count_packets(check, video, temp)
+    for key, value in metadata.items():
+        if found.get(key.lower()) != value:
+            raise MediaError(f"{dst}: metadata {key!r} did not survive the muxer (read back {found.get(key.lower())!r})")
+    if frames != counts[video_index]:
+        raise MediaError(f"{dst}: {counts[video_index]} video packets copied but {frames} read back")
