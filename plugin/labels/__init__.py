@@ -1,0 +1,1 @@
+"""AIGC labels: the implicit metadata object, the visible text, C2PA, and their proof."""

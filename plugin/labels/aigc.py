@@ -1,0 +1,247 @@
+"""The implicit label: the ``AIGC`` object of GB 45438-2025 Annex E, and its signature.
+
+One JSON object with exactly seven string members, in this order (compliance.md §1.4)::
+
+    {"Label":"1","ContentProducer":"<27-char code>","ProduceID":"<unique per file>",
+     "ReservedCode1":"<producer's anti-tamper code>","ContentPropagator":"","PropagateID":"",
+     "ReservedCode2":""}
+
+Values are limited to single-byte printable characters (no spaces, backslashes or quotes),
+so the producer's *code* goes into ContentProducer, not a Chinese company name.
+
+ReservedCode1 carries ``ED25519:`` + the base64url Ed25519 signature, by the studio's key,
+over the producer's fields (Label, ContentProducer, ProduceID) in RFC 8785 canonical form.
+The three propagator fields are left out of the signature on purpose: a platform fills them
+in later (Measures Art. 6) and guards them with its own ReservedCode2.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from faceright.errors import ConfigError
+from faceright.findings import Finding
+
+from .policy import LabelSettings
+
+#: the metadata key (container tag / XMP property) that holds the object
+AIGC_KEY = "AIGC"
+FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2")
+SIGNED_FIELDS = ("Label", "ContentProducer", "ProduceID")
+LABEL_VALUES = {"1": "AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
+SIGNATURE_PREFIX = "ED25519:"
+_SIGNING_CONTEXT = b"faceright AIGC ReservedCode1 v1\n"
+#: GB 18030 single-byte printable, less space, backslash and double quote (what testers reject)
+_VALUE_CHARS = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]*$')
+_PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{25}$")
+
+
+@dataclass(frozen=True)
+class AigcLabel:
+    """The seven Annex E fields; field order here is the order written."""
+
+    Label: str
+    ContentProducer: str
+    ProduceID: str
+    ReservedCode1: str = ""
+    ContentPropagator: str = ""
+    PropagateID: str = ""
+    ReservedCode2: str = ""
+
+    def to_json(self) -> str:
+        """Compact JSON, members in Annex E order (``asdict`` keeps the field order)."""
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    def signing_payload(self) -> bytes:
+        return _SIGNING_CONTEXT + rfc8785.dumps({name: getattr(self, name) for name in SIGNED_FIELDS})
+
+    def signed(self, key: Ed25519PrivateKey) -> "AigcLabel":
+        signature = key.sign(self.signing_payload())
+        code = SIGNATURE_PREFIX + base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
+        return replace(self, ReservedCode1=code)
+
+
+def new_produce_id() -> str:
+    """A ProduceID unique per file: 32 hex digits of a random UUID."""
+    return uuid.uuid4().hex
+
+
+def build_label(settings: LabelSettings, *, produce_id: str | None = None, key: Ed25519PrivateKey | None = None) -> AigcLabel:
+    """The signed AIGC object for one output file, from the ``[labels]`` settings."""
+    if not settings.provider_code:
+        raise ConfigError(
+            "no provider code for the AIGC label's ContentProducer: set provider_code in the [labels] table of "
+            "config.toml to the 27-character TC260 service provider code (e.g. 0011<18-char USCC>10002)"
+        )
+    label = AigcLabel(Label=settings.label_value, ContentProducer=settings.provider_code,
+                      ProduceID=produce_id or new_produce_id())
+    problems = [f for f in check_values(label) if f.blocks]
+    if problems:
+        raise ConfigError("the AIGC label would be non-compliant: " + "; ".join(f.message for f in problems))
+    key = key if key is not None else load_signing_key(settings.signing_key_path)
+    return label.signed(key)
+
+
+def aigc_metadata(settings: LabelSettings, *, produce_id: str | None = None,
+                  key: Ed25519PrivateKey | None = None) -> dict[str, str]:
+    """Container metadata for one output: ``{"AIGC": <json>}``; what a writer puts in the file.
+
+    For MP4/MOV the writer must open the container with ``movflags=use_metadata_tags``,
+    else the key is dropped without a word; verify the written file afterwards.
+    """
+    return {AIGC_KEY: build_label(settings, produce_id=produce_id, key=key).to_json()}
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"AIGC signing key {path} does not exist: create one with `faceright label keygen` or set "
+            f"[labels] signing_key (or --key) to an Ed25519 private key in PEM"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"AIGC signing key {path} cannot be read: {exc}") from exc
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"AIGC signing key {path} is not an unencrypted PEM private key: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"AIGC signing key {path} is a {type(key).__name__}, expected an Ed25519 key")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"AIGC public key {path} cannot be read: {exc}") from exc
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise ConfigError(f"AIGC public key {path} is not a PEM public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigError(f"AIGC public key {path} is a {type(key).__name__}, expected an Ed25519 key")
+    return key
+
+
+def write_keypair(private_path: Path, public_path: Path) -> Ed25519PrivateKey:
+    """Create a new Ed25519 studio key; refuses to overwrite an existing one."""
+    for path in (private_path, public_path):
+        if path.exists():
+            raise ConfigError(f"{path} already exists; move it away first (a new key makes old labels unverifiable)")
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    public_path.parent.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    private_path.touch(mode=0o600)
+    private_path.write_bytes(private_pem)
+    public_path.write_bytes(public_pem)
+    return key
+
+
+# -- reading back ----------------------------------------------------------------------------
+
+def parse_label(text: str) -> tuple[AigcLabel | None, list[Finding]]:
+    """Parse one AIGC value as read from a file; findings name every deviation from Annex E."""
+    pairs_seen: list[list[tuple[str, Any]]] = []
+
+    def keep_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        pairs_seen.append(pairs)
+        return dict(pairs)
+
+    try:
+        value = json.loads(text, object_pairs_hook=keep_pairs)
+    except json.JSONDecodeError as exc:
+        return None, [Finding("aigc.malformed_json", "error", f"the AIGC value is not valid JSON: {exc}",
+                              {"value": text[:200]})]
+    if not isinstance(value, dict):
+        return None, [Finding("aigc.not_an_object", "error",
+                              f"the AIGC value is JSON {type(value).__name__}, expected one object")]
+    pairs = pairs_seen[-1]
+    findings: list[Finding] = []
+    names = [name for name, _ in pairs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        findings.append(Finding("aigc.duplicate_field", "error", f"the AIGC object repeats field(s) {', '.join(repeated)}"))
+    missing = [n for n in FIELDS if n not in value]
+    if missing:
+        findings.append(Finding("aigc.missing_field", "error",
+                                f"the AIGC object lacks field(s) {', '.join(missing)}; Annex E needs all of {', '.join(FIELDS)}"))
+    unknown = [n for n in value if n not in FIELDS]
+    if unknown:
+        findings.append(Finding("aigc.unknown_field", "error",
+                                f"the AIGC object has field(s) {', '.join(unknown)} outside Annex E"))
+    present = [n for n in dict.fromkeys(names) if n in FIELDS]
+    if not missing and present != list(FIELDS):
+        findings.append(Finding("aigc.field_order", "error",
+                                f"AIGC fields are in the order {', '.join(present)}; Annex E order is {', '.join(FIELDS)}"))
+    not_strings = [n for n in FIELDS if n in value and not isinstance(value[n], str)]
+    if not_strings:
+        findings.append(Finding("aigc.value_type", "error",
+                                f"AIGC field(s) {', '.join(not_strings)} are not strings (Label is \"1\", not 1)"))
+    if missing or not_strings:
+        return None, findings
+    label = AigcLabel(**{n: value[n] for n in FIELDS})
+    findings.extend(check_values(label))
+    return label, findings
+
+
+def check_values(label: AigcLabel) -> list[Finding]:
+    """Annex E value rules: charset, Label enumeration, provider code shape, ProduceID present."""
+    findings: list[Finding] = []
+    bad = [n for n in FIELDS if not _VALUE_CHARS.match(getattr(label, n))]
+    if bad:
+        findings.append(Finding("aigc.value_charset", "error",
+                                f"AIGC field(s) {', '.join(bad)} hold characters outside single-byte printable "
+                                f"(no spaces, backslashes, quotes or Chinese; use the provider code, not a name)",
+                                {"fields": bad}))
+    if label.Label not in LABEL_VALUES:
+        findings.append(Finding("aigc.label_value", "error",
+                                f"Label is {label.Label!r}; expected one of {', '.join(LABEL_VALUES)} "
+                                f"(1 = AI-generated, 2 = possibly, 3 = suspected)"))
+    if not _PROVIDER_CODE.match(label.ContentProducer):
+        findings.append(Finding("aigc.producer_code", "warning",
+                                f"ContentProducer {label.ContentProducer!r} is not a 27-character TC260 provider code "
+                                f"(00 + 20-char subject code + 5-char extension)"))
+    if not label.ProduceID:
+        findings.append(Finding("aigc.produce_id_missing", "error", "ProduceID is empty; it must be unique per file"))
+    return findings
+
+
+def check_signature(label: AigcLabel, public_key: Ed25519PublicKey | None) -> Finding:
+    """ReservedCode1 against the studio's public key: valid, invalid (tampered), or unverifiable."""
+    code = label.ReservedCode1
+    if not code:
+        return Finding("aigc.signature_missing", "error", "ReservedCode1 is empty: the label carries no anti-tamper signature")
+    if not code.startswith(SIGNATURE_PREFIX):
+        return Finding("aigc.signature_unknown_scheme", "warning",
+                       f"ReservedCode1 is not a faceright {SIGNATURE_PREFIX} signature; it cannot be checked here")
+    if public_key is None:
+        return Finding("aigc.signature_unverifiable", "warning",
+                       "ReservedCode1 holds a signature, but no public key is configured to check it "
+                       "([labels] public_key or --pubkey); it is NOT shown valid")
+    encoded = code[len(SIGNATURE_PREFIX):]
+    try:
+        signature = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        public_key.verify(signature, label.signing_payload())
+    except (InvalidSignature, ValueError) as exc:
+        return Finding("aigc.signature_invalid", "error",
+                       "ReservedCode1 does not verify against the studio's public key: the label was altered "
+                       "(or signed by another key)", {"reason": type(exc).__name__})
+    return Finding("aigc.signature_valid", "info", "ReservedCode1 verifies against the studio's public key")

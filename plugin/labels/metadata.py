@@ -1,0 +1,443 @@
+"""Where the AIGC object lives in each container, written and read back.
+
+Writing: video (MP4/MOV/MKV) through container metadata — see :mod:`.rewrite` — and images
+by inserting bytes, never by re-encoding pixels: PNG gets an ``iTXt`` XMP chunk, JPEG an APP1
+XMP segment (XMP property ``TC260:AIGC``, namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/``,
+merged into XMP already there), EXR a string header attribute ``AIGC`` (through OpenImageIO).
+
+Reading: every place an AIGC object can hide is listed, by three readers that share no code
+with the writer: a structural parser of the file's bytes here (MP4 boxes ``keys``/``ilst`` and
+XMP ``uuid`` boxes, Matroska ``SimpleTag``, PNG chunks, JPEG segments, EXR header), PyAV opened
+afresh (libavformat's view, what platforms' ffmpeg-based tools see) and ``ffprobe`` when it is
+installed. Two occurrences anywhere are two labels (GB 45438 §6.1 c: exactly one per file).
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from faceright.errors import DependencyMissingError, MediaError
+
+from .aigc import AIGC_KEY
+
+log = logging.getLogger(__name__)
+
+Container = Literal["mp4", "mkv", "png", "jpeg", "exr"]
+SUFFIXES: dict[str, Container] = {
+    ".mp4": "mp4", ".mov": "mp4", ".m4v": "mp4", ".mkv": "mkv", ".webm": "mkv",
+    ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".exr": "exr",
+}
+VIDEO_CONTAINERS: tuple[Container, ...] = ("mp4", "mkv")
+TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
+_JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_PROPERTY = re.compile(r'TC260:AIGC\s*=\s*"([^"]*)"|TC260:AIGC\s*=\s*\'([^\']*)\'|<TC260:AIGC>(.*?)</TC260:AIGC>', re.S)
+_AIGC_NAME = re.compile(r"aigc", re.I)
+
+
+def container_of(path: Path) -> Container:
+    try:
+        return SUFFIXES[path.suffix.lower()]
+    except KeyError as exc:
+        raise MediaError(
+            f"{path}: no AIGC label location is known for {path.suffix or 'files without a suffix'}; "
+            f"supported: {', '.join(sorted(SUFFIXES))}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One AIGC object found in a file: which reader saw it, where, under which key."""
+
+    reader: Literal["structure", "pyav", "ffprobe"]
+    location: str
+    key: str
+    value: str
+
+
+@dataclass
+class MetadataEvidence:
+    path: Path
+    container: Container
+    occurrences: list[Occurrence] = field(default_factory=list)
+    readers: list[str] = field(default_factory=list)      #: readers that ran
+    problems: list[str] = field(default_factory=list)     #: readers that failed, and why
+
+    def by(self, reader: str) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.reader == reader]
+
+    def to_json(self) -> dict:
+        return {
+            "container": self.container,
+            "readers": self.readers,
+            "occurrences": [{"reader": o.reader, "location": o.location, "key": o.key, "value": o.value}
+                            for o in self.occurrences],
+            "problems": self.problems,
+        }
+
+
+# -- XMP ---------------------------------------------------------------------------------------
+
+def xmp_packet(value: str, existing: str | None = None) -> str:
+    """An XMP packet carrying ``TC260:AIGC`` = ``value``, merged into ``existing`` XMP if given."""
+    attribute = html.escape(value, quote=True)
+    description = (f'<rdf:Description rdf:about="" xmlns:TC260="{TC260_NS}" TC260:AIGC="{attribute}"/>')
+    if existing:
+        cleaned = _XMP_PROPERTY.sub("", existing)
+        match = re.search(r"<rdf:RDF\b[^>]*>", cleaned)
+        if match:
+            return cleaned[:match.end()] + description + cleaned[match.end():]
+        log.warning("existing XMP has no rdf:RDF element; replacing it with a new packet")
+    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f"{description}</rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>")
+
+
+def xmp_values(xmp: str) -> list[str]:
+    """Every ``TC260:AIGC`` value in an XMP packet (attribute or element form)."""
+    return [html.unescape(next(g for g in m.groups() if g is not None)) for m in _XMP_PROPERTY.finditer(xmp)]
+
+
+# -- PNG -----------------------------------------------------------------------------------------
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise MediaError("not a PNG file (bad signature)")
+    chunks, pos = [], 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunks.append((kind, data[pos + 8:pos + 8 + length], pos))
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+    return chunks
+
+
+def _png_text(kind: bytes, body: bytes) -> tuple[str, str] | None:
+    keyword, _, rest = body.partition(b"\x00")
+    if kind == b"tEXt":
+        return keyword.decode("latin-1"), rest.decode("latin-1")
+    if kind == b"iTXt":
+        compressed, rest = rest[0], rest[2:]
+        _lang, _, rest = rest.partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        if compressed:
+            text = zlib.decompress(text)
+        return keyword.decode("latin-1"), text.decode("utf-8", "replace")
+    if kind == b"zTXt":
+        return keyword.decode("latin-1"), zlib.decompress(rest[1:]).decode("latin-1")
+    return None
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def write_png(src: Path, dst: Path, value: str) -> None:
+    data = src.read_bytes()
+    chunks = _png_chunks(data)
+    existing = None
+    kept = []
+    for kind, body, pos in chunks:
+        text = _png_text(kind, body)
+        if text and text[0] == "XML:com.adobe.xmp":
+            existing = text[1]
+            continue
+        if text and _AIGC_NAME.search(text[0]):
+            continue
+        kept.append((kind, body))
+    xmp = xmp_packet(value, existing).encode("utf-8")
+    itxt = _chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp)
+    out = bytearray(data[:8])
+    for kind, body in kept:
+        if kind == b"IDAT" and itxt:
+            out += itxt
+            itxt = b""
+        out += _chunk(kind, body)
+    dst.write_bytes(bytes(out))
+
+
+def _read_png(path: Path) -> list[Occurrence]:
+    found = []
+    for kind, body, pos in _png_chunks(path.read_bytes()):
+        text = _png_text(kind, body)
+        if text is None:
+            continue
+        name, value = text
+        if name == "XML:com.adobe.xmp":
+            found += [Occurrence("structure", f"png:{kind.decode()}@{pos}/xmp:TC260:AIGC", "TC260:AIGC", v)
+                      for v in xmp_values(value)]
+        elif _AIGC_NAME.search(name):
+            found.append(Occurrence("structure", f"png:{kind.decode()}@{pos}", name, value))
+    return found
+
+
+# -- JPEG ----------------------------------------------------------------------------------------
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, bytes, int, int]]:
+    """(marker, payload, start, end) of the segments before the scan data."""
+    if data[:2] != b"\xff\xd8":
+        raise MediaError("not a JPEG file (no SOI marker)")
+    segments, pos = [], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:        # start of scan: entropy-coded data follows
+            break
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        segments.append((marker, data[pos + 4:pos + 2 + length], pos, pos + 2 + length))
+        pos += 2 + length
+    return segments
+
+
+def write_jpeg(src: Path, dst: Path, value: str) -> None:
+    data = src.read_bytes()
+    segments = _jpeg_segments(data)
+    existing = None
+    drop: list[tuple[int, int]] = []
+    insert_at = 2
+    for marker, payload, start, end in segments:
+        if marker == 0xE1 and payload.startswith(_JPEG_XMP_HEADER):
+            existing = payload[len(_JPEG_XMP_HEADER):].decode("utf-8", "replace")
+            drop.append((start, end))
+        elif marker in (0xE0, 0xE1) and not drop:
+            insert_at = end           # after JFIF/Exif, as readers expect
+    xmp = xmp_packet(value, existing).encode("utf-8")
+    payload = _JPEG_XMP_HEADER + xmp
+    if len(payload) + 2 > 0xFFFF:
+        raise MediaError(f"{src}: the XMP packet is {len(payload)} bytes, more than one JPEG segment holds")
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    out, pos = bytearray(), 0
+    for start, end in sorted(drop + [(insert_at, insert_at)]):
+        out += data[pos:start]
+        if start == end == insert_at:
+            out += segment
+        pos = end
+    out += data[pos:]
+    dst.write_bytes(bytes(out))
+
+
+def _read_jpeg(path: Path) -> list[Occurrence]:
+    found = []
+    for marker, payload, start, _ in _jpeg_segments(path.read_bytes()):
+        if marker == 0xE1 and payload.startswith(_JPEG_XMP_HEADER):
+            xmp = payload[len(_JPEG_XMP_HEADER):].decode("utf-8", "replace")
+            found += [Occurrence("structure", f"jpeg:APP1@{start}/xmp:TC260:AIGC", "TC260:AIGC", v) for v in xmp_values(xmp)]
+    return found
+
+
+# -- EXR -----------------------------------------------------------------------------------------
+
+def write_exr(src: Path, dst: Path, value: str) -> None:
+    try:
+        import OpenImageIO as oiio
+    except ImportError as exc:
+        raise DependencyMissingError("labelling EXR needs OpenImageIO: pip install OpenImageIO") from exc
+    buf = oiio.ImageBuf(str(src))
+    if buf.has_error:
+        raise MediaError(f"{src}: {buf.geterror()}")
+    buf.specmod().attribute(AIGC_KEY, value)
+    if not buf.write(str(dst), fileformat="openexr"):
+        raise MediaError(f"cannot write {dst}: {buf.geterror()}")
+
+
+def _read_exr(path: Path) -> list[Occurrence]:
+    data = path.read_bytes()
+    if data[:4] != b"\x76\x2f\x31\x01":
+        raise MediaError("not an OpenEXR file (bad magic)")
+    found, pos = [], 8
+    while pos < len(data):
+        end = data.index(b"\x00", pos)
+        name = data[pos:end].decode("latin-1")
+        if not name:
+            break
+        type_end = data.index(b"\x00", end + 1)
+        kind = data[end + 1:type_end].decode("latin-1")
+        size = struct.unpack("<i", data[type_end + 1:type_end + 5])[0]
+        value = data[type_end + 5:type_end + 5 + size]
+        if _AIGC_NAME.search(name) and kind == "string":
+            found.append(Occurrence("structure", f"exr:header[{name}]", name, value.decode("utf-8", "replace")))
+        elif kind == "string" and b"TC260:AIGC" in value:
+            found += [Occurrence("structure", f"exr:header[{name}]/xmp:TC260:AIGC", "TC260:AIGC", v)
+                      for v in xmp_values(value.decode("utf-8", "replace"))]
+        pos = type_end + 5 + size
+    return found
+
+
+# -- MP4 / MOV -----------------------------------------------------------------------------------
+
+def _boxes(data: bytes, start: int, end: int):
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        header = 8
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            break
+        yield kind.decode("latin-1"), pos + header, pos + size, pos
+        pos += size
+
+
+def _meta_items(data: bytes, start: int, end: int, where: str) -> list[Occurrence]:
+    # ISO 'meta' is a full box (4 bytes version/flags); QuickTime's is not: tell by what follows
+    if data[start + 4:start + 8] not in (b"hdlr", b"keys", b"ilst"):
+        start += 4
+    keys: list[str] = []
+    items: dict[int, str] = {}
+    for kind, s, e, _ in _boxes(data, start, end):
+        if kind == "keys":
+            count = struct.unpack(">I", data[s + 4:s + 8])[0]
+            pos = s + 8
+            for _ in range(count):
+                size = struct.unpack(">I", data[pos:pos + 4])[0]
+                keys.append(data[pos + 8:pos + size].decode("utf-8", "replace"))
+                pos += size
+        elif kind == "ilst":
+            for item, is_, ie, _ in _boxes(data, s, e):
+                index = struct.unpack(">I", item.encode("latin-1"))[0]
+                for sub, ds, de, _ in _boxes(data, is_, ie):
+                    if sub == "data":
+                        items[index] = data[ds + 8:de].decode("utf-8", "replace")
+    found = []
+    for number, name in enumerate(keys, start=1):
+        if _AIGC_NAME.search(name):
+            found.append(Occurrence("structure", f"mp4:{where}/meta/keys[{number}]", name, items.get(number, "")))
+    return found
+
+
+def _read_mp4(path: Path) -> list[Occurrence]:
+    data = path.read_bytes()
+    found: list[Occurrence] = []
+
+    def walk(start: int, end: int, where: str) -> None:
+        for kind, s, e, pos in _boxes(data, start, end):
+            here = f"{where}/{kind}" if where else kind
+            if kind in ("moov", "trak", "udta"):
+                walk(s, e, here)
+            elif kind == "meta":
+                found.extend(_meta_items(data, s, e, where or "."))
+            elif kind == "uuid" and data[s:s + 16] == XMP_UUID:
+                xmp = data[s + 16:e].decode("utf-8", "replace")
+                found.extend(Occurrence("structure", f"mp4:{here}@{pos}/xmp:TC260:AIGC", "TC260:AIGC", v)
+                             for v in xmp_values(xmp))
+            elif kind == "XMP_":
+                found.extend(Occurrence("structure", f"mp4:{here}/xmp:TC260:AIGC", "TC260:AIGC", v)
+                             for v in xmp_values(data[s:e].decode("utf-8", "replace")))
+
+    walk(0, len(data), "")
+    return found
+
+
+# -- Matroska --------------------------------------------------------------------------------------
+
+def _ebml_size(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    length = 1
+    while length <= 8 and not first & (0x80 >> (length - 1)):
+        length += 1
+    value = first & (0xFF >> length)
+    for b in data[pos + 1:pos + length]:
+        value = (value << 8) | b
+    return value, pos + length
+
+
+def _read_mkv(path: Path) -> list[Occurrence]:
+    """Every SimpleTag whose TagName (0x45A3) mentions AIGC, with its TagString (0x4487)."""
+    data = path.read_bytes()
+    found = []
+    for match in re.finditer(rb"\x45\xa3", data):
+        try:
+            size, start = _ebml_size(data, match.end())
+        except IndexError:
+            continue
+        name = data[start:start + size]
+        if not 0 < size < 64 or not re.search(rb"aigc", name, re.I):
+            continue
+        pos = start + size
+        value = ""
+        if data[pos:pos + 2] == b"\x44\x7a":          # TagLanguage may come first
+            lsize, lstart = _ebml_size(data, pos + 2)
+            pos = lstart + lsize
+        if data[pos:pos + 2] == b"\x44\x87":
+            vsize, vstart = _ebml_size(data, pos + 2)
+            value = data[vstart:vstart + vsize].decode("utf-8", "replace")
+        found.append(Occurrence("structure", f"mkv:Tags/SimpleTag@{match.start()}", name.decode("utf-8", "replace"), value))
+    return found
+
+
+_STRUCTURE_READERS = {"mp4": _read_mp4, "mkv": _read_mkv, "png": _read_png, "jpeg": _read_jpeg, "exr": _read_exr}
+
+
+# -- libav readers ---------------------------------------------------------------------------------
+
+def _read_pyav(path: Path) -> list[Occurrence]:
+    import av
+
+    found = []
+    with av.open(str(path)) as container:
+        for key, value in container.metadata.items():
+            if _AIGC_NAME.search(key):
+                found.append(Occurrence("pyav", "format", key, value))
+        for stream in container.streams:
+            for key, value in stream.metadata.items():
+                if _AIGC_NAME.search(key):
+                    found.append(Occurrence("pyav", f"stream:{stream.index}", key, value))
+    return found
+
+
+def _read_ffprobe(path: Path, ffprobe: str) -> list[Occurrence]:
+    result = subprocess.run(
+        [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    if result.returncode != 0:
+        raise MediaError(f"ffprobe failed on {path}: {result.stderr.strip()}")
+    report = json.loads(result.stdout)
+    found = [Occurrence("ffprobe", "format.tags", k, v)
+             for k, v in report.get("format", {}).get("tags", {}).items() if _AIGC_NAME.search(k)]
+    for stream in report.get("streams", []):
+        found += [Occurrence("ffprobe", f"streams[{stream.get('index')}].tags", k, v)
+                  for k, v in stream.get("tags", {}).items() if _AIGC_NAME.search(k)]
+    return found
+
+
+def read_metadata(path: Path, *, use_ffprobe: bool = True) -> MetadataEvidence:
+    """Every AIGC occurrence in ``path``, as each independent reader sees it."""
+    container = container_of(path)
+    evidence = MetadataEvidence(path, container)
+    readers = [("structure", lambda: _STRUCTURE_READERS[container](path))]
+    if container in VIDEO_CONTAINERS:
+        readers.append(("pyav", lambda: _read_pyav(path)))
+        ffprobe = shutil.which("ffprobe") if use_ffprobe else None
+        if ffprobe:
+            readers.append(("ffprobe", lambda: _read_ffprobe(path, ffprobe)))
+    for name, read in readers:
+        try:
+            evidence.occurrences.extend(read())
+            evidence.readers.append(name)
+        except (MediaError, OSError, ValueError, IndexError, struct.error, subprocess.TimeoutExpired) as exc:
+            evidence.problems.append(f"{name}: {exc}")
+        except Exception as exc:  # av.error.* derive from OSError/ValueError mostly; keep the reason
+            evidence.problems.append(f"{name}: {type(exc).__name__}: {exc}")
+    return evidence
+
+
+def write_image(src: Path, dst: Path, value: str) -> None:
+    """Write an image copy of ``src`` to ``dst`` carrying ``value`` as its only AIGC object."""
+    container = container_of(src)
+    writers = {"png": write_png, "jpeg": write_jpeg, "exr": write_exr}
+    if container not in writers:
+        raise MediaError(f"{src} is not an image container ({container})")
+    writers[container](src, dst, value)
