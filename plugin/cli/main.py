@@ -16,6 +16,7 @@ from faceright import __version__
 from faceright.errors import FaceRightError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "label",
 )
 
 
