@@ -1,0 +1,118 @@
+"""`faceright doctor` on this machine, and the findings behind it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import types
+
+import onnxruntime
+import pytest
+
+from faceright.cli.main import main
+from faceright.engine import environment, runtime as runtime_module
+from faceright.engine.environment import cuda_devices, diagnose
+from faceright.engine.settings import EngineSettings
+
+from onnx_builders import build_inswapper
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("FACERIGHT_MODELS", str(folder))
+    return folder
+
+
+def test_doctor_reports_this_machine_and_says_the_engine_can_run(models, capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"onnxruntime       {onnxruntime.__version__} (distribution: onnxruntime {onnxruntime.__version__})" in out
+    assert "available: " + ", ".join(onnxruntime.get_available_providers()) in out
+    assert "configured: TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider" in out
+    assert "used: CPUExecutionProvider" in out
+    assert "detector          yunet-2023mar-int8bq (yunet, shipped, verified, sha256 49f000ec501f, loads)" in out
+    assert "recogniser        sface-2021dec-int8bq (sface, shipped, verified, sha256 fb143eea0783, loads)" in out
+    assert "no swap model: the classic backend is used" in out
+    assert f"models folder     {models}" in out
+    for library in ("PyAV", "FFmpeg (in PyAV)", "OpenCV"):
+        assert f"\n{library} " in out
+    assert out.rstrip().endswith("the engine can run here (on CPU)")
+
+
+def test_doctor_shows_an_installed_swap_model_instead_of_the_classic_fallback(models, capsys):
+    build_inswapper(models / "inswapper_128.onnx")
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    swapper = report["models"]["swapper"]
+    assert (swapper["name"], swapper["family"], swapper["status"], swapper["loads"]) == (
+        "inswapper_128", "inswapper", "unverified", True)
+    assert not [f for f in report["findings"] if f["code"] == "models.no-swapper"]
+    assert report["can_run"] is True
+
+
+def test_doctor_fails_when_a_configured_detector_is_missing(models, tmp_path, monkeypatch, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('[engine]\ndetector = "scrfd_10g"\n')
+    monkeypatch.setenv("FACERIGHT_CONFIG", str(config))
+    assert main(["doctor", "--no-load"]) == 1
+    out = capsys.readouterr().out
+    assert "error: configured detector 'scrfd_10g' is not available" in out
+    assert "no faces can be found" in out
+    assert out.rstrip().endswith("the engine cannot run here: fix the errors above")
+
+
+def test_two_onnxruntime_distributions_are_a_blocking_finding(models, monkeypatch):
+    both = [("onnxruntime", "1.32.0"), ("onnxruntime-gpu", "1.32.0")]
+    monkeypatch.setattr(runtime_module, "installed_onnxruntime", lambda: both)
+    monkeypatch.setattr(environment, "installed_onnxruntime", lambda: both)
+    report = diagnose(EngineSettings(models_dir=models), devices=[])
+    codes = {f.code: f for f in report.findings}
+    assert codes["onnxruntime.conflict"].severity == "error"
+    assert "onnxruntime-gpu" in codes["onnxruntime.conflict"].message
+    assert not report.can_run
+
+
+def test_opencv_5_is_a_warning(models, monkeypatch):
+    monkeypatch.setattr(environment, "_libraries", lambda: [("PyAV", "18.1.0"), ("FFmpeg (in PyAV)", "8.1"),
+                                                              ("OpenCV", "5.0.0"), ("onnx", "1"), ("numpy", "2")])
+    report = diagnose(EngineSettings(models_dir=models), load=False, devices=[])
+    finding = next(f for f in report.findings if f.code == "media.opencv-5")
+    assert finding.severity == "warning" and "opencv-python-headless<5" in finding.message
+    assert report.can_run
+
+
+def test_a_gpu_without_a_gpu_onnxruntime_is_a_warning_saying_what_to_install(models):
+    report = diagnose(EngineSettings(models_dir=models), load=False, devices=["0: NVIDIA H100, 81559 MiB, driver 550"])
+    finding = next(f for f in report.findings if f.code == "providers.unavailable")
+    assert finding.severity == "warning" and "faceright[gpu]" in finding.message
+    assert report.cuda_devices == ("0: NVIDIA H100, 81559 MiB, driver 550",)
+
+
+def test_a_mismatched_model_is_a_warning_that_does_not_stop_the_engine(models):
+    import dataclasses
+
+    from faceright.engine.models.catalog import Catalog
+    from faceright.engine.models.shipped import SHIPPED
+    from faceright.engine.runtime import Runtime
+
+    bad = dataclasses.replace(SHIPPED[0], name="yunet-tampered", sha256="1" * 64)
+    settings = EngineSettings(models_dir=models)
+    runtime = Runtime(settings, catalog=Catalog(models, shipped=(bad, *SHIPPED)))
+    report = diagnose(settings, runtime=runtime, load=False, devices=[])
+    finding = next(f for f in report.findings if f.code == "models.mismatch")
+    assert finding.severity == "warning" and "yunet-tampered" in finding.message
+    assert report.can_run
+
+
+def test_cuda_devices_are_read_from_nvidia_smi(monkeypatch):
+    monkeypatch.setattr(environment.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    fake = lambda *a, **k: types.SimpleNamespace(stdout="0, NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15\n")
+    assert cuda_devices(run=fake) == ["0: NVIDIA H100 80GB HBM3, 81559 MiB, driver 550.54.15"]
+
+    def broken(*a, **k):
+        raise subprocess.TimeoutExpired("nvidia-smi", 10)
+
+    assert cuda_devices(run=broken) == []
+    monkeypatch.setattr(environment.shutil, "which", lambda name: None)
+    assert cuda_devices(run=fake) == []
