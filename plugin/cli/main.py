@@ -16,6 +16,8 @@ from faceright import __version__
 from faceright.errors import FaceRightError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "models",
+    "doctor",
     "label",
 )
 
