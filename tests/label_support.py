@@ -1,0 +1,122 @@
+"""Shared pieces of the label tests: a studio key, settings, plates, labelled clips, raw writers.
+
+Clips come from the real face stills (tests/clips.py); labels are burned frame by frame with
+:class:`VisibleLabel` or drawn "by a host" with other fonts; everything is read back from the
+encoded file.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from clips import frames_from_still
+from faceright.engine.media.video import VideoWriter
+from faceright.labels.aigc import AigcLabel, write_keypair
+from faceright.labels.ocr import default_backend
+from faceright.labels.policy import LabelSettings
+from faceright.labels.visible import VisibleLabel
+
+PROVIDER = "001191110000MA0000000X10002"
+SIZE = (480, 270)
+RATE = 24
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("studio-key")
+    private, public = folder / "aigc.pem", folder / "aigc.pub.pem"
+    write_keypair(private, public)
+    return private, public
+
+
+@pytest.fixture(scope="session")
+def settings(keys) -> LabelSettings:
+    return LabelSettings(provider_code=PROVIDER, signing_key=keys[0], public_key=keys[1])
+
+
+@pytest.fixture(scope="session")
+def ocr():
+    """One OCR backend for the whole run: its sessions are the expensive part."""
+    return default_backend()
+
+
+@pytest.fixture(scope="session")
+def still(astronaut) -> np.ndarray:
+    return astronaut
+
+
+@pytest.fixture(scope="session")
+def plate(tmp_path_factory, still) -> Path:
+    """3 s of 480×270 H.264 + AAC from the astronaut still, no label."""
+    from clips import make_clip
+
+    return make_clip(tmp_path_factory.mktemp("plate") / "plate.mp4", still, frames=72, size=SIZE, rate=RATE)
+
+
+def write_clip(path: Path, still: np.ndarray, draw: Callable[[np.ndarray, int], np.ndarray], *,
+               frames: int = 72, metadata: dict[str, str] | None = None) -> Path:
+    """A clip whose frame ``i`` is ``draw(frame, i)``, written by faceright's media writer."""
+    with VideoWriter(path, width=SIZE[0], height=SIZE[1], rate=RATE, metadata=metadata) as writer:
+        for index, frame in enumerate(frames_from_still(still, frames, SIZE, "pan", stamp=False)):
+            writer.write(draw(frame, index))
+    return path
+
+
+def burner(settings: LabelSettings, **changes) -> Callable[[np.ndarray, int], np.ndarray]:
+    label = VisibleLabel.from_settings(replace(settings, **changes))
+    return lambda frame, index: label.burn(frame, index, RATE, 72)
+
+
+def host_text(text: str, *, at: tuple[int, int], scale: float = 0.9, color=(0, 255, 255)):
+    """A label as a host draws it: OpenCV's Hershey font, no outline, on a dark box."""
+    def draw(frame: np.ndarray, index: int) -> np.ndarray:
+        out = frame.copy()
+        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, 2)
+        x, y = at
+        cv2.rectangle(out, (x - 6, y - h - 6), (x + w + 6, y + base + 4), (30, 30, 30), -1)
+        cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_DUPLEX, scale, color, 2, cv2.LINE_AA)
+        return out
+    return draw
+
+
+def raw_remux(src: Path, dst: Path, metadata: dict[str, str], *, options: dict[str, str] | None = None) -> Path:
+    """Stream-copy with bare PyAV and *no* faceright code: how an outside tool writes a file."""
+    with av.open(str(src)) as source, av.open(str(dst), "w", options=options or {}) as out:
+        for key, value in metadata.items():
+            out.metadata[key] = value
+        mapping = {}
+        for stream in source.streams:
+            if stream.type in ("video", "audio"):
+                mapping[stream.index] = out.add_stream_from_template(stream)
+        for packet in source.demux([source.streams[i] for i in mapping]):
+            if packet.dts is None:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def signed_json(settings: LabelSettings, keys, **fields) -> str:
+    from faceright.labels.aigc import load_signing_key
+
+    label = AigcLabel(Label="1", ContentProducer=PROVIDER, ProduceID=fields.pop("ProduceID", "a1b2c3"))
+    return replace(label.signed(load_signing_key(keys[0])), **fields).to_json()
+
+
+def codes(findings) -> set[str]:
+    return {f.code for f in findings}
+
+
+def errors(findings) -> set[str]:
+    return {f.code for f in findings if f.severity == "error"}
+
+
+__all__ = ["keys", "settings", "ocr", "still", "plate", "write_clip", "burner", "host_text", "raw_remux",
+           "signed_json", "codes", "errors", "PROVIDER", "SIZE", "RATE", "Fraction"]
