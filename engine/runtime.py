@@ -452,7 +452,8 @@ class Runtime:
             if kind is not None:
                 model = self.catalog.find(kind, model)
             else:
-                model = self.catalog.open(model)
+                named = [m for m in self.catalog.all() if m.name == str(model)]
+                model = named[0] if named else self.catalog.open(model)
         elif kind is not None and model.kind != kind:
             check_role(Route(model.kind, model.family, model.signature.describe()), kind, source=model.path)
         cls = backend_class(model.kind, model.family)

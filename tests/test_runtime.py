@@ -293,6 +293,12 @@ def test_load_routes_a_renamed_file_to_its_backend_class(settings, tmp_path):
     np.testing.assert_allclose([f.landmarks for f in found], [f.kps for f in faces], atol=1e-3)
 
 
+def test_load_takes_a_catalog_name_without_a_kind(settings):
+    from faceright.engine.recognise import RECOGNISERS
+
+    assert type(Runtime(settings).load("sface-2021dec-int8bq")) is RECOGNISERS["sface"]
+
+
 def test_load_refuses_a_model_for_another_role(settings, tmp_path):
     path = tmp_path / "swap.onnx"
     build_scrfd(path)
