@@ -8,7 +8,6 @@ Subclasses only say how pixels are normalised and which signatures are theirs.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
@@ -18,9 +17,6 @@ from faceright.errors import ConfigError, ModelError
 from ..align import norm_crop
 from ..detect.base import Port, as_bgr, describe, ports, session_ports
 from ..types import Face, Frame
-
-log = logging.getLogger(__name__)
-
 
 def recogniser_ports(inputs: Iterable[Any], outputs: Iterable[Any]) -> tuple[Port, Port] | None:
     """The (image input, embedding output) of a recogniser-shaped signature, else None:
