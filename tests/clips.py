@@ -16,8 +16,9 @@ Typical use::
     seq = make_sequence(tmp_path / "plate.%04d.png", astronaut, frames=10, first=1001)
 
 ``make_clip`` writes H.264 (B-frames on, a keyframe every 12 frames so seeking is really
-exercised), an AAC stereo 440 Hz sine as audio, a start timecode, and optional container
-metadata. All sizes must be even (yuv420p).
+exercised), an AAC stereo tone as audio whose pitch rises 200 Hz a second from 440 Hz
+(:func:`tone_frequency`, so the time of an audio cut can be read from its pitch), a start
+timecode, and optional container metadata. All sizes must be even (yuv420p).
 """
 from __future__ import annotations
 
@@ -127,9 +128,26 @@ def frames_from_still(
         yield frame
 
 
-def _sine(samples: int, start: int, rate: int, hz: float = 440.0) -> np.ndarray:
+#: the audio tone rises by this many Hz a second from TONE_START_HZ, so a test can tell
+#: from the pitch at which time a cut of the audio begins (see :func:`tone_frequency`)
+TONE_START_HZ = 440.0
+TONE_SLOPE_HZ = 200.0
+
+
+def tone_frequency(seconds: float) -> float:
+    """The pitch of :func:`make_clip`'s audio ``seconds`` after the clip starts."""
+    return TONE_START_HZ + TONE_SLOPE_HZ * seconds
+
+
+def _tone(samples: int, start: int, rate: int) -> np.ndarray:
     t = (np.arange(samples) + start) / rate
-    return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    return (0.5 * np.sin(2 * np.pi * (TONE_START_HZ * t + TONE_SLOPE_HZ / 2 * t * t))).astype(np.float32)
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    """The strongest frequency (Hz) in a mono signal, by FFT with a Hann window."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)), n=8 * len(samples)))
+    return float(np.fft.rfftfreq(8 * len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
 def make_clip(
@@ -152,7 +170,7 @@ def make_clip(
     """Write a short clip made from ``still`` and return its path.
 
     The container follows the suffix (.mov, .mp4, .mkv). ``rate`` is exact (``"30000/1001"``
-    or a Fraction). ``audio`` adds an AAC stereo sine as long as the video. ``timecode``
+    or a Fraction). ``audio`` adds an AAC stereo rising tone as long as the video. ``timecode``
     goes into the video stream's metadata (a tmcd track in MOV/MP4, a tag in MKV).
     ``color``: codec-context colour tags to set, e.g. ``{"colorspace": 1, "color_primaries": 1,
     "color_trc": 1, "color_range": 1}`` (ffmpeg's enum values; 1 = BT.709 / limited).
@@ -188,7 +206,7 @@ def make_clip(
             total = round(frames / rate * audio_rate)
             for start in range(0, total, 1024):
                 n = min(1024, total - start)
-                wave = _sine(n, start, audio_rate)
+                wave = _tone(n, start, audio_rate)
                 chunk = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
                 chunk.sample_rate = audio_rate
                 chunk.pts = start

@@ -70,16 +70,17 @@ def probe(path: str | os.PathLike, *, rate: Fraction | int | str | None = None,
 
 def open_source(path: str | os.PathLike, frames: RangeLike | None = None, *,
                 rate: Fraction | int | str | None = None, dtype: str = "uint8",
-                timecode: str | None = None) -> Source:
+                timecode: str | None = None, **options: Any) -> Source:
     """A reader of ``frames`` (half-open; all for ``None``) that yields ``(index, frame)``.
 
     Video: ``VideoReader`` (frames from 0, BGR ``uint8``). Sequences: ``SequenceReader``
     (file numbers; ``rate`` defaults to 24, ``dtype="native"`` keeps 16-bit/float pixels,
-    ``timecode`` is the caller's, images carry none). Usable as a context manager.
+    ``timecode`` is the caller's, images carry none). ``options`` go to
+    :class:`VideoReader` (``threads``, ``accurate_color``). Usable as a context manager.
     """
     if is_sequence_path(path):
         return SequenceReader(path, frames, rate=rate or 24, dtype=dtype, timecode=timecode)  # type: ignore[arg-type]
-    return VideoReader(path, frames)
+    return VideoReader(path, frames, **options)
 
 
 def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames: RangeLike | None = None,

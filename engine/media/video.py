@@ -29,6 +29,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import av
 import av.error
 import numpy as np
+from av.video.reformatter import Interpolation
 
 from faceright.engine.media import timecode as tc
 from faceright.engine.media.atomic import AtomicOutput
@@ -59,6 +60,14 @@ _STANDARD_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/1
 _SWS_SPACES = {"bt709": "itu709", "bt470bg": "itu601", "smpte170m": "itu601", "smpte240m": "smpte240m",
                "fcc": "fcc", "bt2020nc": "bt2020", "bt2020c": "bt2020"}
 _SWS_RANGES = {"tv": "MPEG", "pc": "JPEG"}
+#: swscale's default YUV↔RGB path is fast but off by up to 5 levels (grey 128 → B,G,R 123,126,124
+#: on x86); ACCURATE_RND round-trips flat colours exactly. Costs about 10 ms instead of 2 ms to
+#: read and 18 ms instead of 8 ms to write one 1080p frame on this CPU.
+_ACCURATE = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
+
+
+def _interpolation(accurate: bool) -> Interpolation | None:
+    return _ACCURATE if accurate else None
 
 
 # --------------------------------------------------------------------------- opening and probing
@@ -207,15 +216,17 @@ class VideoReader:
     ``frames`` is a :class:`FrameRange`, a ``(first, end)`` pair (end excluded) or ``None``
     for every frame; indices are 0-based in presentation order. Each iteration opens the
     file afresh, seeks to the keyframe before ``first`` and decodes forward: memory stays
-    flat and iterating twice gives the same frames.
+    flat and iterating twice gives the same frames. ``accurate_color=False`` trades colour
+    accuracy (up to 5 levels) for a faster YUV→BGR conversion.
     """
 
     def __init__(self, path: str | os.PathLike, frames: FrameRange | tuple[int, int] | range | None = None,
-                 *, info: MediaInfo | None = None, threads: int = 0):
+                 *, info: MediaInfo | None = None, threads: int = 0, accurate_color: bool = True):
         self.path = Path(path)
         self.info = info if info is not None else probe_video(self.path)
         self.range = self.info.check_range(frames)
         self.threads = threads
+        self.accurate_color = accurate_color
 
     def __len__(self) -> int:
         return len(self.range)
@@ -232,6 +243,7 @@ class VideoReader:
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = self.threads
             expected = self.range.first
+            interpolation = _interpolation(self.accurate_color)
             try:
                 for index, frame in self._indexed_frames(container, stream):
                     if index < expected:
@@ -241,7 +253,7 @@ class VideoReader:
                             f"{self.path}: frame {expected} was expected but the next frame's timestamp says "
                             f"{index}. The stream is variable-frame-rate or damaged; convert it to a constant "
                             f"{self.info.rate} fps first (ffmpeg -i IN -fps_mode cfr -r {self.info.rate} OUT)")
-                    yield index, frame.to_ndarray(format="bgr24")
+                    yield index, frame.to_ndarray(format="bgr24", interpolation=interpolation)
                     expected += 1
                     if expected == self.range.end:
                         return
@@ -398,7 +410,7 @@ class VideoWriter:
     ``preset`` apply to libx264/libx265); ``color`` tags the stream and picks the RGB→YUV
     matrix; ``timecode`` is the start timecode; ``metadata`` the container metadata;
     ``audio`` an :class:`AudioSpan` to copy; ``sources`` the files the output must never
-    replace.
+    replace; ``accurate_color=False`` uses swscale's faster, less exact BGR→YUV path.
     """
 
     def __init__(
@@ -421,8 +433,10 @@ class VideoWriter:
         sources: Iterable[str | os.PathLike] = (),
         overwrite: bool = False,
         container_options: Mapping[str, str] | None = None,
+        accurate_color: bool = True,
     ):
         self.path = Path(path)
+        self._interpolation = _interpolation(accurate_color)
         self.format = _muxer_for(self.path)
         self.rate = Fraction(rate)
         self.width, self.height = int(width), int(height)
@@ -501,7 +515,8 @@ class VideoWriter:
         image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
         image = image.reformat(format=self.pix_fmt,
                                dst_colorspace=_SWS_SPACES.get(self.color.color_space or "", None),
-                               dst_color_range=_SWS_RANGES.get(self.color.color_range or "", None))
+                               dst_color_range=_SWS_RANGES.get(self.color.color_range or "", None),
+                               interpolation=self._interpolation)
         image.pts = self.frames_written
         image.time_base = 1 / self.rate
         self._mux_video(self._stream.encode(image))
