@@ -43,3 +43,7 @@ class MultipleFacesError(NoFaceError):
 
 class OutputError(FaceRightError):
     """An output path cannot be used (it would overwrite a source, its folder is missing...)."""
+
+
+class LicenseError(FaceRightError):
+    """A likeness license, plate release, key or revocation record cannot be used as given."""
