@@ -18,6 +18,9 @@ from faceright.errors import FaceRightError
 COMMAND_MODULES: tuple[str, ...] = (
     "models",
     "doctor",
+    "swap",
+    "license",
+    "keyring",
     "label",
 )
 

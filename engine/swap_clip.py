@@ -1,0 +1,106 @@
+"""Swap a face through a whole clip: the one call the CLI, the hosts and the farm make.
+
+:func:`swap_clip` checks every input before a frame is decoded (the donor shows exactly
+one face, the output will not replace a source, the range lies inside the plate), then
+streams the plate through :class:`~faceright.engine.pipeline.SwapPipeline` into an atomic
+writer: the output appears under its final name only when it is complete, and a failure
+leaves any previous output untouched.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping
+
+from .media import FrameRange, check_output_path, open_sink, open_source, read_image
+from .pipeline import PipelineStats, SwapPipeline
+from .progress import ProgressCallback
+from .runtime import Runtime
+from .select import SELECT_RULES, SelectRule, Selection
+from .types import Donor, Face, cosine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SwapRequest:
+    """What to swap where. ``frames`` is half-open in the plate's own numbering."""
+
+    plate: Path
+    donor: Path
+    output: Path
+    frames: FrameRange | None = None
+    target: Path | None = None           #: a reference image of the plate face to replace
+    select: SelectRule | None = None     #: default: "reference" with a target image, else "largest"
+    threshold: float = 0.35              #: similarity to the target reference that selects a face
+    swapper: str | None = None           #: model name/path, "classic", or None for the best installed
+    detector: str | None = None
+    recogniser: str | None = None
+    rate: Fraction | None = None         #: frame rate of an image-sequence plate (default 24)
+    overwrite: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)   #: container metadata for the output
+    writer_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("plate", "donor", "output", "target"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(os.fspath(value)))
+        if self.select is not None and self.select not in SELECT_RULES:
+            raise ValueError(f"select must be one of {SELECT_RULES}, got {self.select!r}")
+
+    @property
+    def rule(self) -> SelectRule:
+        if self.select is not None:
+            return self.select
+        return "reference" if self.target is not None else "largest"
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    output: Path
+    stats: PipelineStats
+    frames: FrameRange
+    swapper: str
+    donor_face: Face
+
+
+def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallback | None = None) -> SwapResult:
+    """Replace the selected face of ``request.plate`` by the donor's, into ``request.output``."""
+    sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
+    check_output_path(request.output, sources=sources, overwrite=request.overwrite)
+    analyser = runtime.analyser(request.detector, request.recogniser)
+    donor_image = read_image(request.donor)
+    donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}")
+    selection = _selection(request, analyser, donor_face)
+    swapper = runtime.swapper(request.swapper)
+    pipeline = SwapPipeline(
+        analyser.faces, swapper, Donor(donor_image, donor_face), selection,
+        queue_size=runtime.settings.queue_size, batch_size=runtime.settings.batch_size,
+    )
+    with open_source(request.plate, request.frames, rate=request.rate) as source:
+        span = source.range
+        with open_sink(request.output, like=source.info, frames=span, metadata=dict(request.metadata),
+                       overwrite=request.overwrite, sources=sources, **dict(request.writer_options)) as sink:
+            stats = pipeline.run(source, lambda _index, frame: sink.write(frame), total=len(span),
+                                 progress=progress)
+    log.info("swapped %d face(s) in %d of %d frames of %s into %s (%.1f fps)", stats.faces_swapped,
+             stats.frames_swapped, stats.frames, request.plate, request.output, stats.fps)
+    return SwapResult(request.output, stats, span, getattr(swapper, "model_id", type(swapper).__name__), donor_face)
+
+
+def _selection(request: SwapRequest, analyser: Any, donor_face: Face) -> Selection:
+    rule = request.rule
+    if rule != "reference":
+        return Selection(rule=rule)
+    if request.target is None:
+        raise ValueError("the 'reference' selection needs a target reference image (--target)")
+    target_face = analyser.one_face(read_image(request.target), what=f"target reference image {request.target}")
+    similarity = cosine(target_face.embedding, donor_face.embedding)
+    if similarity > 0.6:
+        log.warning("the target reference looks like the donor (similarity %.2f): is --target the plate face?",
+                    similarity)
+    return Selection(rule="reference", reference_embedding=target_face.embedding, threshold=request.threshold)
