@@ -162,7 +162,24 @@ def _frame_count(container: Any, stream: Any, rate: Fraction, path: Path) -> int
     count = _count_packets(container, stream, path)
     if count == 0:
         raise MediaUnreadableError(f"{path}: its video stream holds no frames (truncated?)")
+    tagged = _tagged_duration(stream)
+    if tagged is not None and count < round(tagged * rate) - 1:
+        raise MediaUnreadableError(
+            f"{path} is truncated: its video stream says it lasts {float(tagged):.3f} s "
+            f"({round(tagged * rate)} frames) but holds {count} frames; copy or render it again")
     return count
+
+
+def _tagged_duration(stream: Any) -> Fraction | None:
+    """The ``DURATION`` tag Matroska writers put on each stream (``HH:MM:SS.nnnnnnnnn``)."""
+    for key, value in stream.metadata.items():
+        if key.lower() == "duration":
+            try:
+                hours, minutes, seconds = value.split(":")
+                return Fraction(int(hours) * 3600 + int(minutes) * 60) + Fraction(seconds)
+            except ValueError:
+                return None
+    return None
 
 
 def _bit_depth(pix_fmt: str | None) -> int:
