@@ -145,6 +145,7 @@ class Catalog:
         self.shipped = tuple(shipped)
         self._hashes: dict[tuple[Path, int, int], str] = {}
         self._signatures: dict[tuple[Path, int, int], Signature] = {}
+        self._warned: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> "Catalog":
@@ -325,7 +326,8 @@ class Catalog:
             check, model = self._check(entry)
             if model is not None:
                 models.append(model)
-            elif entry.source == "user" or check.status != "missing":
+            elif (entry.source == "user" or check.status != "missing") and check.message not in self._warned:
+                self._warned.add(check.message)  # once per catalog, not on every find()
                 log.warning("%s", check.message)
         return models
 
