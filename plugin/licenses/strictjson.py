@@ -89,7 +89,8 @@ def loads(data: bytes, *, what: str = "document") -> Any:
     except DocumentFormatError as exc:
         raise DocumentFormatError(f"{what}: {exc}") from exc
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        at_end = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")  # ran off the end
+        hint = " (the file looks truncated)" if at_end else ""
         raise DocumentFormatError(
             f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}"
         ) from exc
