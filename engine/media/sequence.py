@@ -99,7 +99,7 @@ class SequencePattern:
 
     @property
     def extension(self) -> str:
-        return Path(self.suffix).suffix.lower()
+        return os.path.splitext("frame" + self.suffix)[1].lower()   # Path(".png").suffix is ""
 
     def path(self, number: int) -> Path:
         if number < 0:

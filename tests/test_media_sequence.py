@@ -1,0 +1,248 @@
+"""Image sequences: patterns, file-number ranges, holes, 8/16-bit PNG, EXR, per-frame atomic
+writes; read back with OpenCV, Pillow and OpenImageIO directly."""
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from clips import make_clip, make_sequence, read_index
+
+from faceright.engine.media import (
+    FrameRange,
+    MissingFramesError,
+    OutputExistsError,
+    OutputIsSourceError,
+    SequencePattern,
+    SequenceWriter,
+    open_sink,
+    open_source,
+    probe,
+)
+from faceright.engine.media import sequence as sequence_module
+from faceright.errors import DependencyMissingError, MediaError
+
+LABEL = '{"Label":"1","ContentProducer":"某某影视"}'
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory, astronaut):
+    folder = tmp_path_factory.mktemp("seq")
+    return make_sequence(folder / "plate.%04d.png", astronaut, frames=12, first=1001)
+
+
+def _numbers(reader):
+    return [(number, read_index(frame)) for number, frame in reader]
+
+
+def _partials(folder):
+    return [p.name for p in folder.iterdir() if ".partial" in p.name]
+
+
+def test_patterns_parse_printf_and_hashes():
+    assert SequencePattern.parse("/a/plate.%04d.exr").printf == "plate.%04d.exr"
+    assert SequencePattern.parse("/a/plate.####.exr").printf == "plate.%04d.exr"
+    assert SequencePattern.parse("/a/plate_%d.png").printf == "plate_%d.png"
+    assert SequencePattern.parse("/a/plate.1001.png") is None
+    pattern = SequencePattern.parse("/a/plate.####.png")
+    assert pattern.number_of("plate.1001.png") == 1001
+    assert pattern.number_of("plate.12345.png") == 12345          # more digits when needed
+    assert pattern.number_of("plate.001.png") is None             # wrong padding
+    assert pattern.number_of("plate.01001.png") is None
+    assert pattern.path(7).name == "plate.0007.png"
+    with pytest.raises(MediaError, match="more than one"):
+        SequencePattern.parse("/a/%04d.####.png")
+
+
+@pytest.mark.parametrize("spelling", ["plate.%04d.png", "plate.####.png"])
+def test_probe_reads_numbers_size_and_caller_rate(plate, spelling):
+    info = probe(plate.parent / spelling, rate=25)
+    assert info.kind == "sequence"
+    assert info.frames == FrameRange(1001, 1013) and info.frame_count == 12
+    assert (info.width, info.height) == (160, 120)
+    assert info.rate == 25 and info.bit_depth == 8 and info.codec == "png"
+    assert probe(plate).rate == 24   # the default
+
+
+@pytest.mark.parametrize("first, end", [(1001, 1013), (1003, 1006), (1012, 1013), (1001, 1002)])
+def test_frame_range_uses_file_numbers_exactly(plate, first, end):
+    got = _numbers(open_source(plate, FrameRange(first, end)))
+    assert got == [(n, n - 1001) for n in range(first, end)]
+
+
+def test_inclusive_vfx_range_helper(plate):
+    assert [n for n, _ in open_source(plate, FrameRange.inclusive(1004, 1006))] == [1004, 1005, 1006]
+
+
+def test_missing_frames_are_named(tmp_path, astronaut):
+    holey = make_sequence(tmp_path / "holey.%04d.png", astronaut, frames=10, first=1001, skip=(1004, 1005, 1008))
+    with pytest.raises(MissingFramesError, match=r"missing frames 1004-1005, 1008") as caught:
+        probe(holey)
+    assert caught.value.missing == [1004, 1005, 1008]
+    # a range that avoids the holes reads fine
+    assert [n for n, _ in open_source(holey, (1001, 1004))] == [1001, 1002, 1003]
+    with pytest.raises(MissingFramesError, match="missing frame 1008"):
+        open_source(holey, (1006, 1010))
+
+
+def test_no_matching_files_says_what_was_looked_for(tmp_path):
+    with pytest.raises(MediaError, match=r"no files match .*shot\.%04d\.png"):
+        probe(tmp_path / "shot.%04d.png")
+
+
+def test_sixteen_bit_png_reads_native_and_as_uint8(tmp_path, astronaut):
+    seq = make_sequence(tmp_path / "deep.%04d.png", astronaut, frames=3, first=1, bit_depth=16)
+    info = probe(seq)
+    assert info.bit_depth == 16 and info.pix_fmt == "bgr48"
+    native = dict(open_source(seq, dtype="native"))
+    eight = dict(open_source(seq))
+    assert native[2].dtype == np.uint16 and eight[2].dtype == np.uint8
+    direct = cv2.imread(str(tmp_path / "deep.0002.png"), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(native[2], direct)
+    assert np.array_equal(eight[2], (direct // 257).astype(np.uint8))
+    assert read_index(eight[3]) == 2
+
+
+def test_sixteen_bit_png_written_is_sixteen_bit_and_exact(tmp_path):
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16) for _ in range(3)]
+    with SequenceWriter(tmp_path / "out.####.png", first_frame=1001, bit_depth=16) as writer:
+        for frame in frames:
+            writer.write(frame)
+    for i, frame in enumerate(frames):
+        back = cv2.imread(str(tmp_path / f"out.{1001 + i:04d}.png"), cv2.IMREAD_UNCHANGED)
+        assert back.dtype == np.uint16 and np.array_equal(back, frame)
+    assert writer.frames == FrameRange(1001, 1004)
+
+
+def test_png_metadata_reads_back_with_pillow(plate, tmp_path):
+    from PIL import Image
+
+    with open_sink(tmp_path / "lab.%04d.png", like=probe(plate), metadata={"AIGC": LABEL}) as sink:
+        for _, frame in open_source(plate, (1001, 1003)):
+            sink.write(frame)
+    for number in (1001, 1002):
+        with Image.open(tmp_path / f"lab.{number}.png") as image:
+            assert image.text["AIGC"] == LABEL
+    assert probe(tmp_path / "lab.%04d.png").metadata["AIGC"] == LABEL
+
+
+def test_exr_round_trip_is_exact_for_8_bit_and_carries_metadata(plate, tmp_path):
+    oiio = pytest.importorskip("OpenImageIO", reason="EXR needs the optional 'exr' extra (openimageio)")
+    out = tmp_path / "plate.%04d.exr"
+    frames = dict(open_source(plate, (1001, 1004)))
+    with open_sink(out, like=probe(plate), frames=(1001, 1004), metadata={"AIGC": LABEL}) as sink:
+        for frame in frames.values():
+            sink.write(frame)
+    info = probe(out)
+    assert info.frames == FrameRange(1001, 1004) and info.codec == "exr" and info.bit_depth == 16
+    assert info.color.color_trc == "linear"
+    for number, frame in open_source(out):
+        assert np.array_equal(frame, frames[number])
+    # independent reader: OpenImageIO itself sees half floats, RGB, linear values and the label
+    image = oiio.ImageInput.open(str(tmp_path / "plate.1002.exr"))
+    spec = image.spec()
+    pixels = image.read_image("float")
+    image.close()
+    assert str(spec.format) == "half" and tuple(spec.channelnames) == ("R", "G", "B")
+    assert spec.getattribute("AIGC") == LABEL
+    srgb = frames[1002][:, :, ::-1].astype(np.float32) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    assert np.abs(pixels - linear).max() < 2e-3
+    float_native = dict(open_source(out, dtype="native"))[1002]
+    assert float_native.dtype == np.float32
+
+
+def test_without_openimageio_exr_is_a_clear_dependency_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "OpenImageIO", None)   # makes `import OpenImageIO` fail
+    with pytest.raises(DependencyMissingError, match=r"pip install 'faceright\[exr\]'"):
+        SequenceWriter(tmp_path / "x.%04d.exr")
+    (tmp_path / "x.0001.exr").write_bytes(b"\x76\x2f\x31\x01")
+    with pytest.raises(DependencyMissingError):
+        probe(tmp_path / "x.%04d.exr")
+
+
+def test_metadata_on_a_format_that_cannot_carry_it_is_refused(tmp_path):
+    with pytest.raises(MediaError, match="cannot carry metadata"):
+        SequenceWriter(tmp_path / "x.%04d.jpg", metadata={"AIGC": LABEL})
+
+
+def test_each_frame_is_written_atomically_and_a_crash_keeps_earlier_frames(tmp_path, monkeypatch):
+    real = sequence_module._encode_opencv
+    calls = []
+
+    def failing(path, image, bit_depth, metadata):
+        calls.append(path)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(path, image, bit_depth, metadata)
+
+    monkeypatch.setattr(sequence_module, "_encode_opencv", failing)
+    frame = np.full((16, 16, 3), 99, np.uint8)
+    with pytest.raises(RuntimeError, match="disk full"):
+        with SequenceWriter(tmp_path / "out.%04d.png", first_frame=1) as writer:
+            for _ in range(5):
+                writer.write(frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.0001.png", "out.0002.png"]
+    assert writer.written == [1, 2]
+
+
+def test_existing_frames_are_refused_unless_overwrite(tmp_path):
+    frame = np.zeros((8, 8, 3), np.uint8)
+    (tmp_path / "o.0001.png").write_bytes(b"old")
+    with pytest.raises(OutputExistsError):
+        SequenceWriter(tmp_path / "o.%04d.png", first_frame=1).write(frame)
+    assert (tmp_path / "o.0001.png").read_bytes() == b"old"
+    SequenceWriter(tmp_path / "o.%04d.png", first_frame=1, overwrite=True).write(frame)
+    assert cv2.imread(str(tmp_path / "o.0001.png")).shape == (8, 8, 3)
+    assert _partials(tmp_path) == []
+
+
+def test_writing_over_the_source_sequence_is_refused(plate, tmp_path):
+    with pytest.raises(OutputIsSourceError):
+        open_sink(plate.parent / "plate.####.png", like=probe(plate), overwrite=True)
+    linked = tmp_path / "alias.1001.png"
+    import os
+    os.link(plate.parent / "plate.1001.png", linked)
+    writer = open_sink(tmp_path / "alias.%04d.png", like=probe(plate), overwrite=True)
+    with pytest.raises(OutputIsSourceError):
+        writer.write(np.zeros((120, 160, 3), np.uint8))
+
+
+def test_video_to_sequence_numbers_from_1001_and_sequence_to_video_keeps_count(plate, tmp_path, astronaut):
+    clip = make_clip(tmp_path / "clip.mov", astronaut, frames=6, size=(128, 96), audio=False)
+    with open_sink(tmp_path / "frames.%04d.png", like=probe(clip), frames=(2, 5)) as sink:
+        for _, frame in open_source(clip, (2, 5)):
+            sink.write(frame)
+    assert _numbers(open_source(tmp_path / "frames.%04d.png")) == [(1001, 2), (1002, 3), (1003, 4)]
+
+    with open_sink(tmp_path / "movie.mp4", like=probe(plate, rate=25)) as sink:
+        for _, frame in open_source(plate):
+            sink.write(frame)
+    movie = probe(tmp_path / "movie.mp4")
+    assert movie.frame_count == 12 and movie.rate == 25
+    assert [n for _, n in _numbers(open_source(tmp_path / "movie.mp4"))] == list(range(12))
+
+
+def test_a_still_is_a_one_frame_source(tmp_path, grace_hopper):
+    cv2.imwrite(str(tmp_path / "donor.png"), grace_hopper)
+    info = probe(tmp_path / "donor.png")
+    assert info.kind == "image" and info.frames == FrameRange(0, 1)
+    (number, frame), = list(open_source(tmp_path / "donor.png"))
+    assert number == 0 and np.array_equal(frame, grace_hopper)
+
+
+def test_frames_of_different_sizes_are_refused(tmp_path):
+    cv2.imwrite(str(tmp_path / "m.0001.png"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "m.0002.png"), np.zeros((8, 10, 3), np.uint8))
+    with pytest.raises(MediaError, match="one size"):
+        list(open_source(tmp_path / "m.%04d.png"))
+
+
+def test_corrupt_frame_names_the_file(tmp_path):
+    cv2.imwrite(str(tmp_path / "c.0001.png"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "c.0002.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(MediaError, match=r"c\.0002\.png is not a PNG image"):
+        list(open_source(tmp_path / "c.%04d.png"))
