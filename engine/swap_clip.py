@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
+from .models.errors import ModelNotFoundError
 from .media import FrameRange, check_output_path, open_sink, open_source, read_image
 from .pipeline import PipelineStats, SwapPipeline
 from .progress import ProgressCallback
@@ -77,6 +78,7 @@ def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallb
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}")
     selection = _selection(request, analyser, donor_face)
     swapper = runtime.swapper(request.swapper)
+    donor_face = _donor_identity(swapper, runtime, donor_image, donor_face)
     pipeline = SwapPipeline(
         analyser.faces, swapper, Donor(donor_image, donor_face), selection,
         queue_size=runtime.settings.queue_size, batch_size=runtime.settings.batch_size,
@@ -90,6 +92,28 @@ def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallb
     log.info("swapped %d face(s) in %d of %d frames of %s into %s (%.1f fps)", stats.faces_swapped,
              stats.frames_swapped, stats.frames, request.plate, request.output, stats.fps)
     return SwapResult(request.output, stats, span, getattr(swapper, "model_id", type(swapper).__name__), donor_face)
+
+
+def _donor_identity(swapper: Any, runtime: Runtime, image: Any, face: Face) -> Face:
+    """The donor face with the embedding the swapper needs (inswapper: a 512-d ArcFace one).
+
+    The analyser's recogniser may be another (the shipped SFace is 128-d); then a recogniser
+    of the right size is looked up in the catalog, or the user is told which model to add.
+    """
+    dim = getattr(swapper, "embedding_dim", None)
+    if dim is None or (face.embedding is not None and face.embedding.shape[-1] == dim):
+        return face
+    for model in runtime.catalog.all():
+        if model.kind != "recogniser" or model.status == "mismatch":
+            continue
+        recogniser = runtime.load(model, "recogniser")
+        if recogniser.dim == dim:
+            return face.with_embedding(recogniser.embed(image, [face])[0])
+    raise ModelNotFoundError(
+        f"the swap model {getattr(swapper, 'model_id', swapper)} needs the donor's {dim}-d ArcFace embedding, "
+        f"and no {dim}-d recogniser is installed: put one (e.g. w600k_r50.onnx) in {runtime.catalog.folder} "
+        "and register it with `faceright models add FILE`, or use --backend classic"
+    )
 
 
 def _selection(request: SwapRequest, analyser: Any, donor_face: Face) -> Selection:
