@@ -34,6 +34,7 @@ class SwapRequest:
     donor: Path
     output: Path
     frames: FrameRange | None = None
+    donor_largest: bool = False          #: a donor image with several faces: take the largest
     target: Path | None = None           #: a reference image of the plate face to replace
     select: SelectRule | None = None     #: default: "reference" with a target image, else "largest"
     threshold: float = 0.35              #: similarity to the target reference that selects a face
@@ -75,7 +76,8 @@ def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallb
     check_output_path(request.output, sources=sources, overwrite=request.overwrite)
     analyser = runtime.analyser(request.detector, request.recogniser)
     donor_image = read_image(request.donor)
-    donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}")
+    donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",
+                                  largest=request.donor_largest)
     selection = _selection(request, analyser, donor_face)
     swapper = runtime.swapper(request.swapper)
     donor_face = _donor_identity(swapper, runtime, donor_image, donor_face)

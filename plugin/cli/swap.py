@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "temporary name and appears only when complete; the plate is never modified.",
     )
     parser.add_argument("--donor", type=Path, required=True, metavar="IMAGE", help="image of the face to put in")
+    parser.add_argument("--donor-largest", action="store_true",
+                        help="the donor image may show several faces: use the largest")
     parser.add_argument("--plate", type=Path, required=True, metavar="MEDIA",
                         help="the plate: a MOV/MP4/MKV file or an image sequence (plate.%%04d.png, plate.####.exr)")
     parser.add_argument("--out", type=Path, required=True, metavar="MEDIA", help="output clip or sequence")
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--providers: give at least one onnxruntime provider name")
     settings = engine_settings(models_dir=args.models_dir, providers=providers)
     request = SwapRequest(
-        plate=args.plate, donor=args.donor, output=args.out, frames=args.frames, target=args.target,
+        plate=args.plate, donor=args.donor, donor_largest=args.donor_largest, output=args.out, frames=args.frames, target=args.target,
         select=args.select, threshold=args.threshold,
         swapper=None if args.backend == "auto" else args.backend,
         detector=args.detector, recogniser=args.recogniser, rate=args.rate, overwrite=args.overwrite,

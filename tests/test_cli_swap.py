@@ -1,0 +1,163 @@
+"""`faceright swap` end to end on real clips, and every bad input it must refuse cleanly."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from faceright.cli.main import main
+from faceright.engine.runtime import Runtime
+from faceright.engine.settings import EngineSettings
+from faceright.engine.swap_clip import SwapRequest, swap_clip
+from faceright.engine.types import cosine
+
+from clips import make_clip, read_index
+from onnx_builders import build_yunet_stub
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory, astronaut) -> Path:
+    return make_clip(tmp_path_factory.mktemp("plate") / "plate.mov", astronaut, frames=24, motion="pan")
+
+
+@pytest.fixture(scope="module")
+def analyser(tmp_path_factory):
+    return Runtime(EngineSettings(models_dir=tmp_path_factory.mktemp("models"))).analyser()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".partial" in p.name or p.name.startswith("."))
+
+
+def test_swap_replaces_the_plate_face_by_the_donor_and_keeps_range_audio_and_timecode(
+        tmp_path, plate, grace_hopper_path, analyser, capsys):
+    out = tmp_path / "out.mov"
+    before = _digest(plate)
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--frames", "4-15", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert _digest(plate) == before, "the plate must never be modified"
+    frames = _frames(out)
+    assert [read_index(f) for f in frames] == list(range(4, 16))
+    with av.open(str(out)) as container:
+        assert len(container.streams.audio) == 1
+        assert container.streams.video[0].metadata.get("timecode") == "01:00:00:04"
+    plate_frames = _frames(plate)
+    donor = analyser.one_face(cv2.imread(str(grace_hopper_path)), what="donor")
+    for k in (0, 11):
+        swapped = analyser.one_face(frames[k], what="output")
+        original = analyser.one_face(plate_frames[4 + k], what="plate")
+        assert cosine(swapped.embedding, donor.embedding) > cosine(original.embedding, donor.embedding) + 0.25
+    assert "12/12 frames" in capsys.readouterr().out
+
+
+def test_a_donor_without_a_face_is_refused_before_anything_is_written(tmp_path, plate, capsys):
+    donor = tmp_path / "wall.png"
+    cv2.imwrite(str(donor), np.full((200, 200, 3), 180, np.uint8))
+    out = tmp_path / "out.mov"
+    code = main(["swap", "--donor", str(donor), "--plate", str(plate), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "donor image" in err and "wall.png" in err
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_donor_with_several_faces_is_refused(tmp_path, plate, t1_path, capsys):
+    code = main(["swap", "--donor", str(t1_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "6 faces found in the donor image" in err and "t1.jpg" in err
+    assert not (tmp_path / "o.mov").exists()
+
+
+def test_the_largest_face_of_a_group_photo_can_be_the_donor(tmp_path, plate, t1_path):
+    code = main(["swap", "--donor", str(t1_path), "--donor-largest", "--plate", str(plate),
+                 "--out", str(tmp_path / "o.mov"), "--frames", "0-1", "--no-progress"])
+    assert code == 0 and len(_frames(tmp_path / "o.mov")) == 2
+
+
+def test_an_unreadable_plate_gets_a_clear_message(tmp_path, grace_hopper_path, capsys):
+    bad = tmp_path / "plate.mov"
+    bad.write_bytes(b"this is not a movie" * 100)
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(bad), "--out", str(tmp_path / "o.mov"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "plate.mov" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.mov").exists() and _leftovers(tmp_path) == []
+
+
+def test_the_output_may_not_be_the_plate(tmp_path, plate, grace_hopper_path, capsys):
+    copy = tmp_path / "plate.mov"
+    copy.write_bytes(plate.read_bytes())
+    before = _digest(copy)
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(copy), "--out", str(copy),
+                 "--overwrite", "--no-progress"])
+    assert code == 2 and "never writes over its source" in capsys.readouterr().err
+    assert _digest(copy) == before
+
+
+def test_a_model_whose_signature_does_not_fit_the_swapper_role_is_refused(tmp_path, plate, grace_hopper_path, capsys):
+    detector = build_yunet_stub(tmp_path / "my_swapper.onnx")
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--backend", str(detector), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "swapper" in err and "detector" in err
+    assert not (tmp_path / "o.mov").exists()
+
+
+def test_a_frame_range_outside_the_plate_is_refused(tmp_path, plate, grace_hopper_path, capsys):
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--frames", "20-40", "--no-progress"])
+    assert code == 2 and "frame" in capsys.readouterr().err.lower()
+    assert not (tmp_path / "o.mov").exists()
+
+
+def test_a_failure_midway_leaves_the_previous_output_intact(tmp_path, plate, grace_hopper_path, monkeypatch):
+    out = tmp_path / "out.mov"
+    out.write_bytes(b"previous render")
+    runtime = Runtime(EngineSettings(models_dir=tmp_path / "models"))
+    swapper = runtime.swapper("classic")
+    calls = {"n": 0}
+    real = swapper.patches_batch
+
+    def failing(items, prepared):
+        calls["n"] += len(items)
+        if calls["n"] > 10:
+            raise RuntimeError("GPU fell off the bus")
+        return real(items, prepared)
+
+    swapper.patches_batch = failing
+    monkeypatch.setattr(runtime, "swapper", lambda name=None, **kw: swapper)
+    request = SwapRequest(plate=plate, donor=grace_hopper_path, output=out, overwrite=True)
+    with pytest.raises(RuntimeError, match="fell off the bus"):
+        swap_clip(request, runtime)
+    assert out.read_bytes() == b"previous render"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_swap_over_an_image_sequence_keeps_its_frame_numbers(tmp_path, astronaut, grace_hopper_path):
+    from clips import make_sequence
+
+    make_sequence(tmp_path / "plate.%04d.png", astronaut, frames=4, first=1001)
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(tmp_path / "plate.%04d.png"),
+                 "--out", str(tmp_path / "out.####.png"), "--frames", "1002-1003", "--no-progress"])
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.glob("out.*.png")) == ["out.1002.png", "out.1003.png"]
+    plate_frame = cv2.imread(str(tmp_path / "plate.1002.png"))
+    out_frame = cv2.imread(str(tmp_path / "out.1002.png"))
+    assert out_frame.shape == plate_frame.shape and not np.array_equal(out_frame, plate_frame)
