@@ -67,6 +67,10 @@ class OcrBackend(Protocol):
         """Every text line in a BGR frame."""
         ...
 
+    def read_region(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> list[TextBox]:
+        """The text lines around ``box`` (frame coordinates), at the scale a whole-frame read uses."""
+        ...
+
 
 def _carrier_models_dir() -> Path | None:
     spec = importlib.util.find_spec(CARRIER_PACKAGE)   # locates the package without importing it
@@ -137,9 +141,8 @@ class PaddleOcr:
         return cls(det, rec)
 
     # -- detection ----------------------------------------------------------------------
-    def _detect(self, frame: np.ndarray) -> list[tuple[int, int, int, int]]:
+    def _detect(self, frame: np.ndarray, ratio: float) -> list[tuple[int, int, int, int]]:
         h, w = frame.shape[:2]
-        ratio = _DET_SHORT_SIDE / min(h, w)
         rh = max(32, int(round(h * ratio / 32)) * 32)
         rw = max(32, int(round(w * ratio / 32)) * 32)
         image = cv2.resize(frame, (rw, rh)).astype(np.float32)
@@ -190,18 +193,34 @@ class PaddleOcr:
         return text, score
 
     def read(self, frame: np.ndarray) -> list[TextBox]:
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"expected an H×W×3 uint8 BGR frame, got {frame.shape} {frame.dtype}")
+        _check_frame(frame)
+        return self._read(frame, _DET_SHORT_SIDE / min(frame.shape[:2]), 0, 0)
+
+    def read_region(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> list[TextBox]:
+        _check_frame(frame)
+        height, width = frame.shape[:2]
+        x1, y1, x2, y2 = box
+        pad = (y2 - y1) + 16                  # room around the line, so the detector sees its edges
+        cx1, cy1 = max(0, x1 - pad), max(0, y1 - pad)
+        cx2, cy2 = min(width, x2 + pad), min(height, y2 + pad)
+        return self._read(frame[cy1:cy2, cx1:cx2], _DET_SHORT_SIDE / min(height, width), cx1, cy1)
+
+    def _read(self, image: np.ndarray, ratio: float, dx: int, dy: int) -> list[TextBox]:
         found = []
-        for x1, y1, x2, y2 in self._detect(frame):
-            crop = frame[y1:y2, x1:x2]
+        for x1, y1, x2, y2 in self._detect(image, ratio):
+            crop = image[y1:y2, x1:x2]
             text, score = self._recognise(crop)
             text = text.strip()
             if not text or score < _REC_MIN_SCORE:
                 continue
-            found.append(TextBox(text, score, (x1, y1, x2, y2), glyph_height(crop)))
+            found.append(TextBox(text, score, (x1 + dx, y1 + dy, x2 + dx, y2 + dy), glyph_height(crop)))
         found.sort(key=lambda b: (b.box[1], b.box[0]))
         return found
+
+
+def _check_frame(frame: np.ndarray) -> None:
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"expected an H×W×3 uint8 BGR frame, got {frame.shape} {frame.dtype}")
 
 
 def glyph_height(crop: np.ndarray) -> int:

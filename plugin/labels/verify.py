@@ -185,9 +185,14 @@ def check_visible(path: Path, settings: LabelSettings, ocr: OcrBackend) -> tuple
     texts: dict[int, list[TextBox]] = {}
     started = time.perf_counter()
     for index, frame in frames:
-        boxes = ocr.read(frame)
-        texts[index] = boxes
+        # after the first frame, look where the label was first (cheap); the whole frame only if it is not there
+        hint = labels.get(0)
+        boxes = ocr.read_region(frame, hint.box) if hint is not None and index > 0 else []
         match = next((b for b in boxes if label_text_matches(b.text, settings)), None)
+        if match is None:
+            boxes = ocr.read(frame)
+            match = next((b for b in boxes if label_text_matches(b.text, settings)), None)
+        texts[index] = boxes
         labels[index] = match
         samples.append({
             "frame": index,
