@@ -30,8 +30,8 @@ from ..types import Mask
 
 __all__ = ["FaceEllipse", "INNER_FACE", "inner_face_mask", "box_mask", "mask_bounds"]
 
-#: weights below this are set to exactly 0: they would not change an 8-bit pixel
-ZERO_BELOW = 1.0 / 512.0
+#: weights below this are set to exactly 0: they change an 8-bit pixel by one level at most
+ZERO_BELOW = 1.0 / 255.0
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,16 @@ def inner_face_mask(size: int, shape: FaceEllipse = INNER_FACE) -> Mask:
 
 
 @functools.lru_cache(maxsize=32)
-def box_mask(size: int, margin: float = 0.1, feather: float = 0.05) -> Mask:
+def box_mask(size: int, margin: float = 0.05, feather: float = 0.04) -> Mask:
     """The whole crop less a ``margin`` (fraction of ``size``) on each side, feathered (read-only, cached).
 
-    ``feather`` is the Gaussian sigma as a fraction of ``size``; the box is shrunk by two
-    sigmas so the mask reaches 0 before the margin ends.
+    ``feather`` is the Gaussian sigma as a fraction of ``size``; the box is shrunk by three
+    sigmas so that the weight has fallen to 0 where the margin begins.
     """
     if not 0.0 <= margin < 0.5:
         raise ValueError(f"margin must be in [0, 0.5), got {margin}")
     sigma = max(feather * size, 0.5)
-    inset = int(round(margin * size + 2.0 * sigma))
+    inset = int(round(margin * size + 3.0 * sigma))
     hard = np.zeros((size, size), np.float32)
     if inset * 2 < size:
         hard[inset:size - inset, inset:size - inset] = 1.0

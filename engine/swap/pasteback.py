@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from ..types import Frame, Matrix, Patch
+from ..types import Frame, Mask, Matrix, Patch
 from .masks import mask_bounds
 
 log = logging.getLogger(__name__)
 
-__all__ = ["paste_back", "paste_into", "patch_roi"]
+__all__ = ["WarpedPatch", "paste_back", "paste_into", "patch_roi", "warp_patch"]
 
 Roi = tuple[int, int, int, int]  #: (x0, y0, x1, y1) in frame pixels, exclusive ends
 
@@ -37,15 +38,15 @@ def patch_roi(patch: Patch, frame_shape: tuple[int, ...]) -> Roi | None:
     if bounds is None:
         return None
     bx0, by0, bx1, by1 = bounds
-    corners = np.array([[bx0, by0], [bx1, by0], [bx0, by1], [bx1, by1]], dtype=np.float64)
+    # bilinear sampling reads a crop pixel from any coordinate less than one pixel away
+    corners = np.array([[bx0 - 1, by0 - 1], [bx1, by0 - 1], [bx0 - 1, by1], [bx1, by1]], dtype=np.float64)
     inverse = cv2.invertAffineTransform(np.asarray(patch.matrix, dtype=np.float64))
     mapped = corners @ inverse[:, :2].T + inverse[:, 2]
     height, width = frame_shape[:2]
-    # one pixel of slack each side: bilinear sampling reaches half a crop pixel past the support
-    x0 = max(0, math.floor(mapped[:, 0].min()) - 1)
-    y0 = max(0, math.floor(mapped[:, 1].min()) - 1)
-    x1 = min(width, math.ceil(mapped[:, 0].max()) + 2)
-    y1 = min(height, math.ceil(mapped[:, 1].max()) + 2)
+    x0 = max(0, math.floor(mapped[:, 0].min()))
+    y0 = max(0, math.floor(mapped[:, 1].min()))
+    x1 = min(width, math.ceil(mapped[:, 0].max()) + 1)
+    y1 = min(height, math.ceil(mapped[:, 1].max()) + 1)
     if x0 >= x1 or y0 >= y1:
         return None
     return x0, y0, x1, y1
@@ -68,12 +69,20 @@ def _check(patch: Patch) -> None:
         raise ValueError(f"a patch matrix must be 2×3, got {np.shape(patch.matrix)}")
 
 
-def paste_into(canvas: Frame, patch: Patch) -> Roi | None:
-    """Blend one patch into ``canvas`` **in place**; return the ROI it may have changed (None: off-frame)."""
+@dataclass(frozen=True, eq=False)
+class WarpedPatch:
+    """A patch mapped into frame space, over its ROI only: the face pixels and their blend weights."""
+
+    roi: Roi
+    face: Frame    #: (y1 - y0)×(x1 - x0)×3 uint8
+    alpha: Mask    #: (y1 - y0)×(x1 - x0) float32 in [0, 1]; 0 where the frame must stay as it is
+
+
+def warp_patch(patch: Patch, frame_shape: tuple[int, ...]) -> WarpedPatch | None:
+    """The patch's crop and mask warped into its ROI of a frame of ``frame_shape`` (None: off-frame)."""
     _check(patch)
-    roi = patch_roi(patch, canvas.shape)
+    roi = patch_roi(patch, frame_shape)
     if roi is None:
-        log.debug("patch lies outside the %dx%d frame; nothing pasted", canvas.shape[1], canvas.shape[0])
         return None
     x0, y0, x1, y1 = roi
     size = (x1 - x0, y1 - y0)
@@ -82,13 +91,24 @@ def paste_into(canvas: Frame, patch: Patch) -> Roi | None:
     face = cv2.warpAffine(patch.crop, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(np.asarray(patch.mask, dtype=np.float32), matrix, size, flags=flags,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return WarpedPatch(roi=roi, face=face, alpha=alpha)
+
+
+def paste_into(canvas: Frame, patch: Patch) -> Roi | None:
+    """Blend one patch into ``canvas`` **in place**; return the ROI it may have changed (None: off-frame)."""
+    warped = warp_patch(patch, canvas.shape)
+    if warped is None:
+        log.debug("patch lies outside the %dx%d frame; nothing pasted", canvas.shape[1], canvas.shape[0])
+        return None
+    x0, y0, x1, y1 = warped.roi
     target = canvas[y0:y1, x0:x1]
-    blended = cv2.blendLinear(face, target, alpha, 1.0 - alpha)
+    alpha = warped.alpha
+    blended = cv2.blendLinear(warped.face, target, alpha, 1.0 - alpha)
     touched = cv2.compare(alpha, 0.0, cv2.CMP_GT)  # 255 where the mask weighs anything, else 0
     written = cv2.copyTo(blended, touched, target)  # writes into the canvas view in place
     if written is not target:  # an OpenCV build that copied the view instead: write it back
         target[...] = written
-    return roi
+    return warped.roi
 
 
 def paste_back(frame: Frame, patches: Sequence[Patch]) -> Frame:

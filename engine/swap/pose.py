@@ -3,9 +3,9 @@
 A 2-D swap (the classic backend, and any crop-based model) aligns faces by a similarity
 transform. That handles roll (it rotates) and scale, but not yaw: a face turned away shows one
 cheek and hides the other, and a frontal donor pasted on it looks flat and wrong. Yaw is read
-from how far the nose tip sits to one side of the midline between the eyes, in units of the
-eye distance; the nose sticks out of the face, so it moves across the midline as the head
-turns. With the nose tip about half an eye distance in front of the eyes,
+from how far the nose tip sits to one side of the face's midline (the line from the eyes'
+midpoint to the mouth's), in units of the eye distance: eyes and mouth lie on the face plane,
+the nose sticks out of it, so the nose moves off the midline as the head turns. With the nose tip about half an eye distance in front of the eyes,
 ``offset / eye_distance ≈ 0.5·tan(yaw)``, which gives an approximate angle. Pitch is read the
 same way from where the nose sits between the eye line and the mouth line.
 
@@ -79,10 +79,19 @@ def estimate_pose(landmarks: Landmarks) -> Pose:
     if eye_distance < 1e-6:
         return Pose(yaw=90.0, pitch=0.0, roll=0.0)  # eyes on top of each other: a profile at best
     across = eye_line / eye_distance                # unit vector along the eyes
-    down = np.array([-across[1], across[0]])        # unit vector from the eyes towards the mouth
+    down = np.array([-across[1], across[0]])        # unit vector from the eye line towards the mouth
     eyes = (left_eye + right_eye) / 2.0
     mouth = (left_mouth + right_mouth) / 2.0
-    yaw_ratio = float(np.dot(nose - eyes, across)) / eye_distance
+    # the face's midline runs from the eyes' midpoint to the mouth's; both lie on the face plane,
+    # the nose tip stands out of it and so leaves the midline as the head turns
+    midline = mouth - eyes
+    length = float(np.hypot(*midline))
+    if length > 1e-6 and np.dot(midline, down) > 0:
+        side = np.array([midline[1], -midline[0]]) / length
+        side = side if np.dot(side, across) >= 0 else -side
+    else:  # mouth on or above the eye line: fall back to the eye line's direction
+        side = across
+    yaw_ratio = float(np.dot(nose - eyes, side)) / eye_distance
     yaw = math.degrees(math.atan2(yaw_ratio, NOSE_DEPTH))
     face_height = float(np.dot(mouth - eyes, down))
     pitch_ratio = (float(np.dot(nose - eyes, down)) - FRONTAL_NOSE_HEIGHT * face_height) / eye_distance
