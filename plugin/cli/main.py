@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "models",
     "doctor",
     "swap",
+    "demo",
     "license",
     "keyring",
     "label",

@@ -1,0 +1,76 @@
+"""The embedded example: a plate made from a real public-domain portrait, swapped end to end.
+
+The plate is scikit-image's ``astronaut.png`` (Eileen Collins, NASA, public domain) moved
+by a slow push-in; the donor is matplotlib's ``grace_hopper.jpg``. Both ship inside those
+packages (the ``demo`` extra), so the demo runs on a fresh machine with nothing downloaded.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from importlib import metadata
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceright.errors import DependencyMissingError
+
+PLATE_IMAGE = ("scikit-image", "skimage/data/astronaut.png")
+DONOR_IMAGE = ("matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg")
+
+
+def packaged_image(distribution: str, relative: str) -> Path:
+    """The path of an image file inside an installed distribution (its code is not imported)."""
+    try:
+        dist = metadata.distribution(distribution)
+    except metadata.PackageNotFoundError as exc:
+        raise DependencyMissingError(
+            f"the demo needs {distribution}, which ships its sample image: pip install 'faceright[demo]'"
+        ) from exc
+    path = Path(str(dist.locate_file(relative)))
+    if not path.is_file():
+        raise DependencyMissingError(f"{distribution} {dist.version} has no {relative}: reinstall it")
+    return path
+
+
+@dataclass(frozen=True)
+class DemoFiles:
+    plate: Path
+    donor: Path
+    output: Path
+
+
+def plate_frames(still: np.ndarray, frames: int, size: tuple[int, int]):
+    """A slow push-in on the still's upper centre (where the face is), ``frames`` long."""
+    width, height = size
+    sh, sw = still.shape[:2]
+    for i in range(frames):
+        t = i / max(1, frames - 1)
+        zoom = 1.0 + 0.25 * (0.5 - 0.5 * math.cos(math.pi * t))      # eased 1.00 → 1.25
+        cw = sw / zoom
+        ch = cw * height / width
+        if ch > sh:
+            ch, cw = sh / zoom, sh / zoom * width / height
+        cx, cy = sw / 2, min(max(ch / 2, sh * 0.25), sh - ch / 2)
+        x0, y0 = cx - cw / 2, cy - ch / 2
+        matrix = np.array([[width / cw, 0, -x0 * width / cw], [0, height / ch, -y0 * height / ch]])
+        yield cv2.warpAffine(still, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def write_demo_plate(path: Path, *, frames: int = 48, size: tuple[int, int] = (1280, 720),
+                     rate: Fraction = Fraction(24), overwrite: bool = True) -> Path:
+    """Write the demo plate clip to ``path`` with faceright's own writer."""
+    from faceright.engine.media import open_sink, read_image
+
+    still = read_image(packaged_image(*PLATE_IMAGE))
+    with open_sink(path, width=size[0], height=size[1], rate=rate, timecode="01:00:00:00",
+                   overwrite=overwrite) as sink:
+        for frame in plate_frames(still, frames, size):
+            sink.write(frame)
+    return path
+
+
+def demo_files(folder: Path) -> DemoFiles:
+    return DemoFiles(plate=folder / "plate.mp4", donor=packaged_image(*DONOR_IMAGE), output=folder / "swapped.mp4")
