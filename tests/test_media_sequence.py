@@ -246,3 +246,10 @@ def test_corrupt_frame_names_the_file(tmp_path):
     (tmp_path / "c.0002.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(MediaError, match=r"c\.0002\.png is not a PNG image"):
         list(open_source(tmp_path / "c.%04d.png"))
+
+
+def test_range_beyond_the_files_is_a_range_error_naming_the_span(plate):
+    from faceright.engine.media import FrameRangeError
+
+    with pytest.raises(FrameRangeError, match=r"whose files run \[1001, 1013\)"):
+        open_source(plate, (1010, 1020))

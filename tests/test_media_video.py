@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import shutil
+import subprocess
+
 import av
 import numpy as np
 import pytest
@@ -265,3 +268,31 @@ def test_mpegts_seeks_land_on_the_exact_frame(tmp_path, astronaut):
     assert probe(source).frame_count == FRAMES
     for first, end in [(0, 3), (12, 14), (25, 30), (40, 48)]:
         assert _indices(source, (first, end)) == [(i, i) for i in range(first, end)]
+
+
+def test_matroska_to_mp4_at_ntsc_rate_gets_a_clock_that_holds_the_rate(clips, tmp_path):
+    """MKV counts milliseconds; copying that clock into MP4 would jitter 30000/1001 frames."""
+    out = tmp_path / "from_mkv.mp4"
+    with open_sink(out, like=probe(clips["mkv"]), frames=(0, 12), audio=False) as sink:
+        for _, frame in open_source(clips["mkv"], (0, 12)):
+            sink.write(frame)
+    back = probe(out)
+    assert back.rate == Fraction(30000, 1001) and back.frame_count == 12
+    assert (1 / (back.rate * back.time_base)).denominator == 1
+    assert Fraction(streams_of(readback(out), "video")[0]["r_frame_rate"]) == Fraction(30000, 1001)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None,
+                    reason="needs the ffmpeg CLI to cut a clip with an MP4 edit list (apt-get install ffmpeg)")
+def test_mp4_edit_list_counts_and_numbers_only_the_presented_frames(tmp_path, astronaut):
+    source = make_clip(tmp_path / "long.mp4", astronaut, frames=48, size=(128, 96), rate=24)
+    cut = tmp_path / "cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", "0.55", "-i", str(source), "-c", "copy", str(cut)], check=True)
+    with av.open(str(cut)) as container:
+        declared = container.streams.video[0].frames
+        presented = [read_index(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)]
+    assert declared > len(presented), "ffmpeg wrote no edit list: the test would prove nothing"
+    info = probe(cut)
+    assert info.frame_count == len(presented)
+    assert [n for _, n in _indices(cut)] == presented
+    assert [n for _, n in _indices(cut, (5, 9))] == presented[5:9]

@@ -125,7 +125,10 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
         audio_span = AudioSpan(like.path, start, end)
     if video_like:
         options.setdefault("color", like.color)
-        options.setdefault("time_base", like.time_base)
+        if like.time_base and (1 / (like.rate * like.time_base)).denominator == 1:
+            # keep the source's clock only where it counts whole ticks per frame (MKV's 1/1000
+            # cannot hold 30000/1001); otherwise the muxer picks one that does
+            options.setdefault("time_base", like.time_base)
     return VideoWriter(path, width=width, height=height, rate=rate, timecode=timecode, metadata=metadata,
                        audio=audio_span, sources=all_sources, overwrite=overwrite, **options)
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from faceright.engine.media.atomic import AtomicOutput, check_output_path, same_file
 from faceright.engine.media.errors import (
+    FrameRangeError,
     MediaNotFoundError,
     MediaUnreadableError,
     MissingFramesError,
@@ -406,15 +407,15 @@ def probe_sequence(path: str | os.PathLike, *, rate: Fraction | int | str = 24,
     span = FrameRange(numbers[0], numbers[-1] + 1)
     display = pattern.display if pattern else path
     wanted = FrameRange.coerce(frames) if frames is not None else span
+    if not wanted.within(span):
+        raise FrameRangeError(f"frames {wanted} are outside {display}, whose files run {span} "
+                              "(ranges are half-open, the end is excluded)")
     missing = [n for n in wanted if n not in found]
     if missing:
-        if frames is not None and not wanted.within(span):
-            info_range = f"it holds {span}"
-        else:
-            info_range = f"{len(found)} of {len(span)} files present in {span}"
         raise MissingFramesError(
             f"{display} is missing frame{'s' if len(missing) > 1 else ''} {_runs(missing)} "
-            f"({info_range}); render or copy them, or pick a range without holes", missing)
+            f"({len(found)} of {len(span)} files present in {span}); render or copy them, "
+            "or pick a range without holes", missing)
     first = found[wanted.first]
     sample = read_image(first, dtype="native")
     suffix = first.suffix.lower()
