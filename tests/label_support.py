@@ -1,4 +1,4 @@
-"""Shared pieces of the label tests: a studio key, settings, plates, labelled clips, raw writers.
+"""Helpers of the label tests: labelled clips, host-drawn labels, raw writers (fixtures: label_fixtures.py).
 
 Clips come from the real face stills (tests/clips.py); labels are burned frame by frame with
 :class:`VisibleLabel` or drawn "by a host" with other fonts; everything is read back from the
@@ -7,57 +7,22 @@ encoded file.
 from __future__ import annotations
 
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import av
 import cv2
 import numpy as np
-import pytest
 
 from clips import frames_from_still
 from faceright.engine.media.video import VideoWriter
-from faceright.labels.aigc import AigcLabel, write_keypair
-from faceright.labels.ocr import default_backend
+from faceright.labels.aigc import AigcLabel
 from faceright.labels.policy import LabelSettings
 from faceright.labels.visible import VisibleLabel
 
 PROVIDER = "001191110000MA0000000X10002"
 SIZE = (480, 270)
 RATE = 24
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("studio-key")
-    private, public = folder / "aigc.pem", folder / "aigc.pub.pem"
-    write_keypair(private, public)
-    return private, public
-
-
-@pytest.fixture(scope="session")
-def settings(keys) -> LabelSettings:
-    return LabelSettings(provider_code=PROVIDER, signing_key=keys[0], public_key=keys[1])
-
-
-@pytest.fixture(scope="session")
-def ocr():
-    """One OCR backend for the whole run: its sessions are the expensive part."""
-    return default_backend()
-
-
-@pytest.fixture(scope="session")
-def still(astronaut) -> np.ndarray:
-    return astronaut
-
-
-@pytest.fixture(scope="session")
-def plate(tmp_path_factory, still) -> Path:
-    """3 s of 480×270 H.264 + AAC from the astronaut still, no label."""
-    from clips import make_clip
-
-    return make_clip(tmp_path_factory.mktemp("plate") / "plate.mp4", still, frames=72, size=SIZE, rate=RATE)
 
 
 def write_clip(path: Path, still: np.ndarray, draw: Callable[[np.ndarray, int], np.ndarray], *,
@@ -117,6 +82,3 @@ def codes(findings) -> set[str]:
 def errors(findings) -> set[str]:
     return {f.code for f in findings if f.severity == "error"}
 
-
-__all__ = ["keys", "settings", "ocr", "still", "plate", "write_clip", "burner", "host_text", "raw_remux",
-           "signed_json", "codes", "errors", "PROVIDER", "SIZE", "RATE", "Fraction"]

@@ -17,7 +17,9 @@ from faceright.labels.aigc import (
     parse_label,
 )
 from faceright.labels.policy import LabelSettings, label_settings, required_labels
-from label_support import PROVIDER, codes, errors, keys, settings  # noqa: F401  (fixtures)
+from label_support import PROVIDER, codes, errors
+
+pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
 
 def test_metadata_holds_one_aigc_key_with_the_seven_fields_in_annex_e_order(settings):

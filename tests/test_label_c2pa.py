@@ -17,10 +17,12 @@ from faceright.labels.apply import apply_labels  # noqa: E402
 from faceright.labels.c2pa_manifest import COMPOSITE_WITH_TRAINED  # noqa: E402
 from faceright.labels.metadata import _boxes, read_metadata  # noqa: E402
 from faceright.labels.verify import verify_file  # noqa: E402
-from label_support import codes, errors, keys, plate, settings, still  # noqa: E402,F401  (fixtures)
+from label_support import codes, errors  # noqa: E402
 
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 C2PA_CLAIM_SIGNING = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
+
+pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
 
 def _cert(subject, issuer, public_key, signing_key, *, ca: bool):

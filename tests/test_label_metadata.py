@@ -13,11 +13,11 @@ from faceright.labels.aigc import aigc_metadata
 from faceright.labels.apply import apply_labels
 from faceright.labels.metadata import XMP_UUID, read_metadata, xmp_packet, xmp_values
 from faceright.labels.verify import check_metadata
-from label_support import (  # noqa: F401  (fixtures)
-    PROVIDER, errors, keys, plate, raw_remux, settings, signed_json, still,
-)
+from label_support import PROVIDER, errors, raw_remux, signed_json
 
 FFPROBE = shutil.which("ffprobe")
+
+pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
 
 def test_mp4_label_sits_in_moov_udta_meta_keys_and_every_reader_sees_the_same_value(plate, settings, tmp_path):

@@ -14,9 +14,9 @@ from faceright.errors import DependencyMissingError
 from faceright.labels.aigc import aigc_metadata
 from faceright.labels.apply import apply_labels
 from faceright.labels.verify import sample_indices, verify_file
-from label_support import (  # noqa: F401  (fixtures)
-    PROVIDER, burner, codes, errors, host_text, keys, ocr, plate, settings, still, write_clip,
-)
+from label_support import PROVIDER, burner, codes, errors, host_text, write_clip
+
+pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
 
 def _deliverable(path, settings, ocr):

@@ -11,7 +11,8 @@ from faceright.labels.ocr import glyph_height
 from faceright.labels.policy import POSITIONS, LabelSettings
 from faceright.labels.verify import label_text_matches
 from faceright.labels.visible import LabelFontError, VisibleLabel
-from label_support import ocr, still  # noqa: F401  (fixtures)
+
+pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
 
 def _ink_rows(before: np.ndarray, after: np.ndarray) -> tuple[int, int, int, int]:

@@ -74,7 +74,7 @@ def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, visible: bool
         raise MediaError(f"{src} and {dst} are different kinds of media; keep the suffix ({src.suffix})")
     if c2pa:
         c2pa_manifest.mime_type(dst)          # refuse an unsupported format before any work
-        c2pa_manifest._c2pa()                 # and a missing c2pa-python
+        c2pa_manifest.require_c2pa()          # and a missing c2pa-python
     label = build_label(settings, produce_id=produce_id, key=key)
     metadata = {AIGC_KEY: label.to_json()}
     sprite = VisibleLabel.from_settings(settings) if visible else None

@@ -26,7 +26,7 @@ MIME_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime
 _INSTALL = "pip install 'faceright[c2pa]'"
 
 
-def _c2pa() -> Any:
+def require_c2pa() -> Any:
     try:
         import c2pa
     except ImportError as exc:
@@ -36,7 +36,7 @@ def _c2pa() -> Any:
 
 def available() -> bool:
     try:
-        _c2pa()
+        require_c2pa()
     except DependencyMissingError:
         return False
     return True
@@ -61,7 +61,7 @@ def _read_pem(path: Path | None, what: str, option: str) -> bytes:
 def sign(src: Path, dst: Path, *, plate: Path | None, cert_chain: Path | None, key: Path | None,
          title: str | None = None) -> None:
     """Write ``dst``: ``src`` with a signed manifest; ``plate`` (the source media) becomes the ingredient."""
-    c2pa = _c2pa()
+    c2pa = require_c2pa()
     chain = _read_pem(cert_chain, "a certificate chain (leaf then CA, PEM)", "c2pa_cert_chain")
     private = _read_pem(key, "the leaf's private key (PEM)", "c2pa_key")
     fmt = mime_type(src)
@@ -106,7 +106,7 @@ class C2paEvidence:
 
 
 def read(path: Path, trust_anchors: Path | None = None) -> C2paEvidence:
-    c2pa = _c2pa()
+    c2pa = require_c2pa()
     context = None
     if trust_anchors is not None:
         settings = c2pa.Settings.from_dict({"verify": {"verify_trust": True},
