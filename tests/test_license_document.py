@@ -284,6 +284,7 @@ def test_an_unknown_schema_names_the_schemas_faceright_reads():
         ("likeness.images", [], "at least one reference image"),
         ("scope.platforms", [], "platforms must list at least one"),
         ("scope.productions.0.episodes", "1 to 80", "episodes must look like"),
+        ("scope.productions.0.episodes", "80-1", "runs backwards"),
         ("revocation.registry_url", "ftp://registry.example.com", "registry_url must be an https"),
         ("consent.consent_text_sha256", "abc", "64 lower-case hex"),
     ],

@@ -196,3 +196,15 @@ def test_findings_serialise_to_code_severity_message(keys):
     out = json.loads(json.dumps([f.to_json() for f in found]))
     assert all({"code", "severity", "message"} <= set(item) for item in out)
     assert any(item["code"] == "license.territory_out_of_scope" for item in out)
+
+
+def test_the_licenses_table_of_the_config_sets_the_rules_and_refuses_unknown_keys():
+    from faceright.errors import ConfigError
+    from faceright.licenses.settings import license_settings
+
+    s = license_settings({"licenses": {"revocation_max_age_hours": 48, "min_match_threshold": 0.45}})
+    assert s.revocation_max_age_s == 48 * 3600 and s.min_match_threshold == 0.45
+    with pytest.raises(ConfigError, match="unknown key.*revocation_max_age_days"):
+        license_settings({"licenses": {"revocation_max_age_days": 2}})
+    with pytest.raises(ConfigError, match="revocation_mode must be one of"):
+        license_settings({"licenses": {"revocation_mode": "sometimes"}})

@@ -25,6 +25,7 @@ import typing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Mapping, Union
 from urllib.parse import urlsplit
 
@@ -174,8 +175,13 @@ class Production:
 
     def __post_init__(self) -> None:
         _nonempty(self.project_id, "project_id")
-        if self.episodes is not None and not _EPISODES.fullmatch(self.episodes):
-            raise ValueError(f"episodes must look like '1-80' or '1-10,12', got {self.episodes!r}")
+        if self.episodes is not None:
+            if not _EPISODES.fullmatch(self.episodes):
+                raise ValueError(f"episodes must look like '1-80' or '1-10,12', got {self.episodes!r}")
+            for part in self.episodes.split(","):
+                lo, _, hi = part.partition("-")
+                if hi and int(hi) < int(lo):
+                    raise ValueError(f"episodes range {part!r} runs backwards")
 
     def covers_episode(self, episode: int) -> bool:
         if self.episodes is None:
@@ -376,10 +382,10 @@ class PlateRelease:
 
 
 Document = Union[LikenessLicense, PlateRelease]
-DOCUMENT_TYPES: dict[str, type[LikenessLicense] | type[PlateRelease]] = {
+DOCUMENT_TYPES: Mapping[str, type[LikenessLicense] | type[PlateRelease]] = MappingProxyType({
     LICENSE_SCHEMA: LikenessLicense,
     RELEASE_SCHEMA: PlateRelease,
-}
+})
 
 
 def _check_document_id(value: str, name: str) -> None:

@@ -11,9 +11,13 @@ from typing import Any
 
 from .document import LICENSE_SCHEMA, RELEASE_SCHEMA
 
-#: placeholders ``issue`` replaces
+#: the placeholder ``issue`` replaces with the signing key's id
 ISSUER_KEY_PLACEHOLDER = "filled in by faceright license issue"
-EMPTY_REFERENCE: dict[str, Any] = {"model_id": "", "dim": 0, "embedding": "", "threshold": 0.5, "images": []}
+
+
+def empty_reference(threshold: float = 0.5) -> dict[str, Any]:
+    """An unfilled likeness reference: ``issue --reference-image`` (or ``license reference``) fills it."""
+    return {"model_id": "", "dim": 0, "embedding": "", "threshold": threshold, "images": []}
 
 
 def _common(today: date) -> dict[str, Any]:
@@ -80,7 +84,7 @@ def license_template(today: date | None = None) -> dict[str, Any]:
         "license_id": f"urn:uuid:{uuid.uuid4()}",
         **{k: common[k] for k in ("version", "supersedes", "issuer", "issued_at")},
         "licensor": _person("person:example-licensor-0001"),
-        "likeness": dict(EMPTY_REFERENCE),
+        "likeness": empty_reference(),
         **{k: common[k] for k in ("licensee", "scope", "term", "uses", "reach", "sublicensing", "consent",
                                   "revocation")},
     }
@@ -94,7 +98,7 @@ def release_template(today: date | None = None) -> dict[str, Any]:
         "release_id": f"urn:uuid:{uuid.uuid4()}",
         **{k: common[k] for k in ("version", "supersedes", "issuer", "issued_at")},
         "performer": _person("person:example-plate-performer-0001"),
-        "face": dict(EMPTY_REFERENCE),
+        "face": empty_reference(),
         **{k: common[k] for k in ("licensee", "scope", "term", "uses", "reach", "sublicensing", "consent",
                                   "revocation")},
     }
