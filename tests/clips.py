@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
+from collections.abc import Iterator
 
 import av
 import cv2
@@ -93,7 +94,8 @@ def frames_from_still(
     width, height = size
     # fit the still so that it covers the frame with a 15 % margin to move in
     scale = 1.15 * max(width / still.shape[1], height / still.shape[0])
-    big = cv2.resize(still, (round(still.shape[1] * scale), round(still.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    big = cv2.resize(still, (round(still.shape[1] * scale), round(still.shape[0] * scale)),
+                     interpolation=cv2.INTER_AREA)
     bh, bw = big.shape[:2]
     fx, fy = focus[0] * bw, focus[1] * bh
 
@@ -105,7 +107,8 @@ def frames_from_still(
         t = i / max(1, frames - 1)
         if motion == "still":
             s = min(width / still.shape[1], height / still.shape[0])
-            small = cv2.resize(still, (round(still.shape[1] * s), round(still.shape[0] * s)), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(still, (round(still.shape[1] * s), round(still.shape[0] * s)),
+                               interpolation=cv2.INTER_AREA)
             frame = np.zeros((height, width, 3), np.uint8)
             y, x = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
             frame[y:y + small.shape[0], x:x + small.shape[1]] = small

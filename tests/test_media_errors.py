@@ -116,3 +116,21 @@ def test_odd_size_for_yuv420p_is_refused_with_the_fix(tmp_path):
 def test_every_media_error_is_a_faceright_error():
     for error in (MediaNotFoundError, MediaUnreadableError, NoVideoStreamError, UnsupportedMediaError):
         assert issubclass(error, MediaError) and issubclass(error, FaceRightError)
+
+
+def test_timestamp_gap_is_refused_rather_than_renumbered(tmp_path):
+    """Frames at 0, 1, 2, 4, 5...: frame 3 is missing, so later frame numbers would be wrong."""
+    path = tmp_path / "gap.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for pts in [0, 1, 2, 4, 5, 6, 7]:
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), pts * 20, np.uint8), format="bgr24")
+            frame.pts = pts
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    from faceright.engine.media import VariableFrameRateError
+
+    assert [i for i, _ in open_source(path, (0, 3))] == [0, 1, 2]
+    with pytest.raises(VariableFrameRateError, match="frame 3 was expected but the next frame's timestamp says 4"):
+        list(open_source(path, (0, 6)))

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from faceright.engine.media import timecode
 from faceright.engine.media.atomic import AtomicOutput, check_output_path, same_file

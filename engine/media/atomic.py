@@ -17,7 +17,7 @@ import os
 import secrets
 from pathlib import Path
 from types import TracebackType
-from typing import Iterable
+from collections.abc import Iterable
 
 from faceright.errors import OutputError
 from faceright.engine.media.errors import OutputExistsError, OutputIsSourceError
@@ -113,7 +113,7 @@ class AtomicOutput:
         except OSError as exc:
             log.warning("could not remove the partial output %s: %s", self.temp, exc)
 
-    def __enter__(self) -> "AtomicOutput":
+    def __enter__(self) -> AtomicOutput:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
+from collections.abc import Iterator
 
 from faceright.engine.media.errors import FrameRangeError
 
@@ -33,15 +34,16 @@ class FrameRange:
         if not isinstance(self.first, int) or not isinstance(self.end, int):
             raise TypeError(f"frame range ends must be integers, got {self.first!r}, {self.end!r}")
         if self.end <= self.first:
-            raise FrameRangeError(f"frame range [{self.first}, {self.end}) is empty: end is exclusive and must be > first")
+            raise FrameRangeError(
+                f"frame range [{self.first}, {self.end}) is empty: end is exclusive and must be > first")
 
     @classmethod
-    def inclusive(cls, first: int, last: int) -> "FrameRange":
+    def inclusive(cls, first: int, last: int) -> FrameRange:
         """The range ``first``..``last`` with both ends included (VFX's 1001-1048)."""
         return cls(first, last + 1)
 
     @classmethod
-    def coerce(cls, value: "FrameRange | tuple[int, int] | range") -> "FrameRange":
+    def coerce(cls, value: FrameRange | tuple[int, int] | range) -> FrameRange:
         """A FrameRange from a FrameRange, a ``(first, end)`` pair or a step-1 ``range``."""
         if isinstance(value, FrameRange):
             return value
@@ -66,7 +68,7 @@ class FrameRange:
     def __contains__(self, frame: object) -> bool:
         return isinstance(frame, int) and self.first <= frame < self.end
 
-    def within(self, outer: "FrameRange") -> bool:
+    def within(self, outer: FrameRange) -> bool:
         return outer.first <= self.first and self.end <= outer.end
 
     def __str__(self) -> str:
@@ -108,7 +110,7 @@ class ColorInfo:
                 raise ValueError(f"{name}={value!r} is not one of FFmpeg's names: {sorted(table.values())}")
 
     @classmethod
-    def from_codes(cls, color_range: int, color_primaries: int, color_trc: int, color_space: int) -> "ColorInfo":
+    def from_codes(cls, color_range: int, color_primaries: int, color_trc: int, color_space: int) -> ColorInfo:
         """From FFmpeg's enum values (unspecified and unknown codes become ``None``)."""
         return cls(_RANGE_NAMES.get(color_range), _PRIMARIES_NAMES.get(color_primaries),
                    _TRC_NAMES.get(color_trc), _SPACE_NAMES.get(color_space))
@@ -166,7 +168,7 @@ class MediaInfo:
         """Seconds of video: ``frame_count / rate``."""
         return Fraction(self.frame_count) / self.rate
 
-    def check_range(self, frames: "FrameRange | tuple[int, int] | range | None") -> FrameRange:
+    def check_range(self, frames: FrameRange | tuple[int, int] | range | None) -> FrameRange:
         """``frames`` as a FrameRange inside :attr:`frames` (all of them for ``None``)."""
         if frames is None:
             return self.frames

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Mapping
 
 import cv2
 import numpy as np
@@ -76,7 +77,7 @@ class SequencePattern:
     padding: int
 
     @classmethod
-    def parse(cls, path: str | os.PathLike) -> "SequencePattern | None":
+    def parse(cls, path: str | os.PathLike) -> SequencePattern | None:
         """The pattern in ``path`` (``%04d``, ``%d`` or ``####``), or ``None`` for a plain path."""
         path = Path(path)
         name = path.name
@@ -129,7 +130,7 @@ class SequencePattern:
                     frames[number] = Path(entry.path)
         return frames
 
-    def same_as(self, other: "SequencePattern") -> bool:
+    def same_as(self, other: SequencePattern) -> bool:
         return (self.prefix, self.suffix) == (other.prefix, other.suffix) and same_file(self.folder, other.folder)
 
 
@@ -472,7 +473,7 @@ class SequenceReader:
     def __len__(self) -> int:
         return len(self.range)
 
-    def __enter__(self) -> "SequenceReader":
+    def __enter__(self) -> SequenceReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -589,7 +590,7 @@ class SequenceWriter:
         """Stop writing. Frames already written stay (each is whole); nothing partial remains."""
         self._closed = True
 
-    def __enter__(self) -> "SequenceWriter":
+    def __enter__(self) -> SequenceWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

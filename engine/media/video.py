@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
 
 import av
 import av.error
@@ -248,7 +249,7 @@ class VideoReader:
     def __len__(self) -> int:
         return len(self.range)
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -263,7 +264,7 @@ class VideoReader:
             interpolation = _interpolation(self.accurate_color)
             try:
                 for index, frame in self._indexed_frames(container, stream):
-                    if index < expected:
+                    if index < expected and expected == self.range.first:
                         continue   # decoded from the keyframe before the range
                     if index != expected:
                         raise VariableFrameRateError(
@@ -602,7 +603,7 @@ class VideoWriter:
                 log.debug("closing the aborted %s: %s", self._atomic.temp, exc)
         self._atomic.discard()
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -687,6 +688,7 @@ def _verify_remux(temp: Path, dst: Path, metadata: Mapping[str, str], counts: Ma
         frames = _count_packets(check, video, temp)
     for key, value in metadata.items():
         if found.get(key.lower()) != value:
-            raise MediaError(f"{dst}: metadata {key!r} did not survive the muxer (read back {found.get(key.lower())!r})")
+            raise MediaError(f"{dst}: metadata {key!r} did not survive the muxer "
+                             f"(read back {found.get(key.lower())!r})")
     if frames != counts[video_index]:
         raise MediaError(f"{dst}: {counts[video_index]} video packets copied but {frames} read back")
