@@ -83,8 +83,8 @@ class InSwapperDonor:
 class InSwapper:
     """Wraps an inswapper-style ONNX session (``session.get_inputs()``, ``session.run()``).
 
-    ``emap`` is the model's 512×512 matrix (:func:`read_emap`). Options: ``batch_size`` (faces
-    per session call when the batch axis is dynamic), ``pixel_boost`` (aligned size, a multiple
+    ``emap`` is the model's 512×512 matrix (:func:`read_emap`). Options: ``batch_size`` (128×128
+    crops per session call when the batch axis is dynamic; a face is (pixel_boost/128)² crops), ``pixel_boost`` (aligned size, a multiple
     of 128; 128 = off), ``mask`` (``"box"``: the whole crop feathered, as the model redraws it
     all; ``"face"``: the inner face only).
     """
@@ -123,6 +123,8 @@ class InSwapper:
         self.emap.setflags(write=False)
         self._input_names = (inputs[0].name, inputs[1].name)
         self._output_name = outputs[0].name
+        # fp16 exports take half-precision inputs; everything else float32
+        self._dtype = np.float16 if getattr(inputs[0], "type", "") == "tensor(float16)" else np.float32
         #: rows per session call: the fixed batch size of the model, or batch_size when dynamic
         self.fixed_batch = _fixed(_dims(inputs[0])[0])
         if batch_size < 1:
@@ -234,7 +236,8 @@ class InSwapper:
                 pad = np.zeros((self.fixed_batch - n,) + chunk.shape[1:], dtype=chunk.dtype)
                 chunk = np.concatenate([chunk, pad], axis=0)
             sources = np.repeat(latent, chunk.shape[0], axis=0)
-            (output,) = self.session.run([self._output_name], {target_name: chunk, source_name: sources})
+            feeds = {target_name: chunk.astype(self._dtype, copy=False), source_name: sources.astype(self._dtype, copy=False)}
+            (output,) = self.session.run([self._output_name], feeds)
             results.append(np.asarray(output)[:n])
         log.debug("%s: %d crops in %d session call(s)", self.model_id, blob.shape[0], len(results))
         return np.concatenate(results, axis=0)
