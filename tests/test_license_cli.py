@@ -41,8 +41,9 @@ class Platform:
         self.folder = folder
         self.registry = registry
         self.key = folder / "platform.pem"
-        assert main(["license", "keygen", "--private", str(self.key), "--public", str(folder / "platform.pub.pem")]) == 0
-        reg_private, reg_public = folder / "registry.pem", folder / "registry.pub.pem"
+        public = folder / "platform.pub.pem"
+        assert main(["license", "keygen", "--private", str(self.key), "--public", str(public)]) == 0
+        reg_public = folder / "registry.pub.pem"
         reg_public.write_bytes(signing.public_key_pem(registry.key.public_key()))
         assert main(["keyring", "add", str(folder / "platform.pub.pem"), "--name", "platform"]) == 0
         assert main(["keyring", "add", str(reg_public), "--name", "registry", "--role", "registry"]) == 0

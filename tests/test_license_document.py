@@ -297,3 +297,17 @@ def test_values_of_the_right_type_but_impossible_are_refused(path, value, messag
 def test_strict_loads_reports_line_and_column():
     with pytest.raises(DocumentFormatError, match="line 2 column"):
         strictjson.loads(b'{\n  "a": ,\n}')
+
+
+@pytest.mark.parametrize("schema", [5, None, ["faceright.plate-release/1"]])
+def test_issuing_a_body_with_a_wrong_schema_is_a_clear_error(schema):
+    body = make_body(KEYS)
+    body["schema"] = schema
+    with pytest.raises(DocumentFormatError, match="body.schema"):
+        issuing.issue(body, KEYS.issuer, reference=body["likeness"])
+
+
+def test_issuing_puts_the_reference_where_the_document_kind_keeps_it():
+    ref = make_body(KEYS)["likeness"]
+    release = issuing.issue(make_body(KEYS, release=True), KEYS.issuer, reference=ref)
+    assert release.body["face"] == ref and "likeness" not in release.body

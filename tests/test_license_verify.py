@@ -12,7 +12,7 @@ from faceright.licenses.identity import FaceEvidence
 from faceright.licenses.settings import LicenseSettings
 from faceright.licenses.verify import ShotContext
 from test_license_support import (
-    FAST, NOW, PERSON_A, Keys, blocking_codes, cache_list, codes, make_body, shot, sign_body, stub_vectors, verifier,
+    FAST, PERSON_A, Keys, blocking_codes, cache_list, codes, make_body, shot, sign_body, stub_vectors, verifier,
 )
 
 VECTORS = stub_vectors()

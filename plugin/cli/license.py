@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("license", help="likeness licenses and plate releases",
-                            description="Issue, verify, inspect and revoke signed likeness licenses and plate releases.")
+                            description="Issue, verify, inspect and revoke signed likeness licenses "
+                                        "and plate releases.")
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
     cmds = parser.add_subparsers(dest="license_command", metavar="ACTION")
 
@@ -178,7 +179,7 @@ def _issue(args: argparse.Namespace) -> int:
     if args.reference_image:
         threshold = args.threshold
         if threshold is None:
-            member = body.get("face" if "release_id" in body else "likeness") if isinstance(body, dict) else None
+            member = body.get(issuing.reference_member(body)) if isinstance(body, dict) else None
             current = member.get("threshold") if isinstance(member, dict) else None
             threshold = float(current) if isinstance(current, (int, float)) and not isinstance(current, bool) else 0.5
         reference = _reference_block(args.reference_image, threshold)

@@ -131,7 +131,7 @@ class LikenessReference:
         if not self.images:
             raise ValueError("images must list the sha256 of at least one reference image")
         _unique(tuple(i.sha256 for i in self.images), "images")
-        self.vector  # validates the encoding
+        _ = self.vector  # decoding it validates dim, base64 and norm
 
     @property
     def vector(self) -> np.ndarray:

@@ -66,7 +66,9 @@ def read_image(path: Path) -> ReferenceImageFile:
     try:
         size = path.stat().st_size
         if size > MAX_IMAGE_BYTES:
-            raise errors.MediaError(f"{path} is {size:,} bytes; an image for a face check may be at most {MAX_IMAGE_BYTES:,}")
+            raise errors.MediaError(
+                f"{path} is {size:,} bytes; an image for a face check may be at most {MAX_IMAGE_BYTES:,}"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise errors.MediaError(f"cannot read image {path}: {exc.strerror or exc}") from exc

@@ -19,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faceright.errors import OutputError
 
 from . import signing
-from .document import DocumentFormatError, SignedDocument, parse_body
+from .document import RELEASE_SCHEMA, DocumentFormatError, SignedDocument, parse_body
 
 
-def _reference_member(body: Mapping[str, Any]) -> str:
-    return "face" if "release_id" in body or body.get("schema", "").endswith("plate-release/1") else "likeness"
+def reference_member(body: Mapping[str, Any]) -> str:
+    """Where a reference goes: ``face`` in a plate release, ``likeness`` in a license."""
+    return "face" if body.get("schema") == RELEASE_SCHEMA or "release_id" in body else "likeness"
 
 
 def prepare_body(
@@ -44,7 +45,7 @@ def prepare_body(
     issuer["key_id"] = signing.key_id(private_key.public_key())
     out["issued_at"] = now.isoformat()
     if reference is not None:
-        out[_reference_member(out)] = dict(reference)
+        out[reference_member(out)] = dict(reference)
     return out
 
 

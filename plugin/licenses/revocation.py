@@ -183,7 +183,9 @@ class RegistryClient:
             f"{', '.join(self.settings.plain_http_hosts)}, [licenses] plain_http_hosts)"
         )
 
-    def request(self, method: str, url: str, *, params: dict[str, str] | None = None, body: bytes | None = None) -> bytes:
+    def request(
+        self, method: str, url: str, *, params: dict[str, str] | None = None, body: bytes | None = None
+    ) -> bytes:
         """The response body of a 2xx answer; retries timeouts, connection errors, 429 and 5xx."""
         self._check_url(url)
         s = self.settings

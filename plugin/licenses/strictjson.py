@@ -47,7 +47,9 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise DocumentFormatError(f"member {key!r} appears twice in one object; a signed document must be unambiguous")
+            raise DocumentFormatError(
+                f"member {key!r} appears twice in one object; a signed document must be unambiguous"
+            )
         out[key] = value
     return out
 

@@ -21,7 +21,8 @@ def empty_reference(threshold: float = 0.5) -> dict[str, Any]:
 
 
 def _common(today: date) -> dict[str, Any]:
-    end = today.replace(year=today.year + 1) if not (today.month == 2 and today.day == 29) else date(today.year + 1, 2, 28)
+    leap_day = today.month == 2 and today.day == 29
+    end = date(today.year + 1, 2, 28) if leap_day else today.replace(year=today.year + 1)
     return {
         "version": 1,
         "supersedes": None,

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
 from faceright.findings import Finding
 
@@ -71,7 +71,7 @@ class Verifier:
     keyring: Keyring
     settings: LicenseSettings
     revocation: RevocationChecker
-    clock: Any = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
     def verify(self, signed: SignedDocument, shot: ShotContext, face: FaceEvidence | Finding | None) -> list[Finding]:
         """All findings for ``signed`` used in ``shot`` with the face ``face`` (the donor's, or the plate's)."""
