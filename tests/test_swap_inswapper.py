@@ -257,3 +257,46 @@ def test_bad_options_and_emaps_are_refused(fixed_model):
         InSwapper(session(path), model_id="x", emap=emap, mask="oval")
     with pytest.raises(ModelError, match="emap must be 512×512"):
         InSwapper(session(path), model_id="x", emap=np.eye(128, dtype=np.float32))
+
+
+def build_fp16_inswapper(path) -> np.ndarray:
+    """inswapper's function with float16 inputs and output (as fp16 exports have), emap last."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    emap = np.eye(512, dtype=np.float32)
+    nodes = [
+        helper.make_node("Cast", ["target"], ["t32"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["source"], ["s32"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["one", "t32"], ["inverted"]),
+        helper.make_node("Slice", ["s32", "start", "end", "axis"], ["rgb"]),
+        helper.make_node("Reshape", ["rgb", "shape"], ["rgb4"]),
+        helper.make_node("Add", ["inverted", "rgb4"], ["shifted"]),
+        helper.make_node("Clip", ["shifted", "zero", "one"], ["clipped"]),
+        helper.make_node("Cast", ["clipped"], ["output"], to=TensorProto.FLOAT16),
+    ]
+    inits = [numpy_helper.from_array(np.array(v, dtype=d), n) for n, v, d in (
+        ("one", 1.0, np.float32), ("zero", 0.0, np.float32), ("start", [0], np.int64), ("end", [3], np.int64),
+        ("axis", [1], np.int64), ("shape", [-1, 3, 1, 1], np.int64))] + [numpy_helper.from_array(emap, "emap")]
+    graph = helper.make_graph(
+        nodes, "inswapper_fp16",
+        [helper.make_tensor_value_info("target", TensorProto.FLOAT16, ["batch", 3, 128, 128]),
+         helper.make_tensor_value_info("source", TensorProto.FLOAT16, ["batch", 512])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT16, ["batch", 3, 128, 128])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    import onnx
+
+    onnx.save(model, str(path))
+    return emap
+
+
+def test_an_fp16_export_gets_half_precision_inputs_and_the_same_answer(tmp_path, t1, fixed_model):
+    emap = build_fp16_inswapper(tmp_path / "fp16.onnx")
+    half = InSwapper(session(tmp_path / "fp16.onnx"), model_id="fp16", emap=emap)
+    prepared = half.prepare(donor(1))
+    landmarks, box = T1_FACES[0]
+    (patch,) = half.patches(t1, [face(landmarks, box)], prepared)
+    diff = np.abs(patch.crop.astype(int) - expected_crop(t1, landmarks, prepared.latent).astype(int))
+    assert diff.max() <= 2 and diff.mean() < 0.3  # float16 holds 8-bit levels to about half a level
