@@ -142,3 +142,15 @@ def test_wording_rule_needs_ai_and_generated_and_forgives_ocr_reading_i_as_l():
     assert not label_text_matches("AI", rules) and not label_text_matches("生成", rules)
     english = replace(rules, required_generated="生成|合成|GENERATED|Generated")
     assert label_text_matches("AI GENERATED", english) and not label_text_matches("AI GENERATED", rules)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)])
+def test_large_labels_are_measured_at_their_rendered_height(ocr, still, size):
+    """Thick strokes of big text leave edge-free rows; the measurement must not fall apart there."""
+    import cv2
+
+    label = VisibleLabel.from_settings(LabelSettings())
+    burned = label.burn(cv2.resize(still, size), 0, 24.0)
+    found = [b for b in ocr.read(burned) if label_text_matches(b.text, LabelSettings())]
+    rendered = label.sprite(*size).glyph_height
+    assert found and 0.9 * rendered <= found[0].glyph_height <= 1.15 * rendered, (rendered, found)

@@ -44,6 +44,7 @@ _REC_HEIGHT = 48
 _REC_MIN_SCORE = 0.5
 _STRONG_EDGE = 0.5         # a strong edge: gradient >= this share of the crop's 99th percentile
 _INK_ROW_SHARE = 0.2       # a glyph row holds >= this share of the strong pixels of the fullest row
+_MEASURE_HEIGHT = 48       # text-line crops taller than this are measured scaled down to it
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,10 @@ def glyph_height(crop: np.ndarray) -> int:
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
     if gray.shape[0] < 3 or gray.shape[1] < 3:
         return int(gray.shape[0])
+    # measure at a fixed scale: thick strokes of large text would otherwise leave edge-free rows
+    scale = min(1.0, _MEASURE_HEIGHT / gray.shape[0])
+    if scale < 1.0:
+        gray = cv2.resize(gray, (max(3, round(gray.shape[1] * scale)), _MEASURE_HEIGHT), interpolation=cv2.INTER_AREA)
     magnitude = np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3))
     level = float(np.percentile(magnitude, 99))
     if level <= 0.0:
@@ -245,7 +250,7 @@ def glyph_height(crop: np.ndarray) -> int:
     peak = int(counts.argmax())
     inked = counts >= _INK_ROW_SHARE * counts[peak]
     top, bottom = _last_inked(inked, peak, -1), _last_inked(inked, peak, 1)
-    return int(bottom - top + 1)
+    return int(round((bottom - top + 1) / scale))
 
 
 def _last_inked(inked: np.ndarray, start: int, step: int) -> int:
