@@ -12,6 +12,7 @@ from faceright.engine.swap import ClassicSwapper, TurnedFaceError, paste_back
 from faceright.engine.swap.colour import lab_stats, region
 from faceright.engine.swap.pasteback import warp_patch
 from faceright.engine.types import Donor, Face
+from faceright.errors import ConfigError
 
 # faces as faceright's YuNet finds them (landmarks, box)
 ASTRONAUT = ([[201.6, 105.5], [245.3, 104.9], [221.0, 127.2], [204.1, 145.4], [242.4, 145.4]], [178, 63, 269, 173])
@@ -117,5 +118,7 @@ def test_patches_batch_is_patches_frame_by_frame(swapper, astronaut, grace_hoppe
 def test_misuse_is_refused_clearly(swapper, astronaut):
     with pytest.raises(TypeError, match="its own prepare"):
         swapper.patches(astronaut, [face(*ASTRONAUT)], object())
-    with pytest.raises(ValueError, match="multiple of 112 or 128"):
+    with pytest.raises(ConfigError, match="multiple of 112 or 128"):
         ClassicSwapper(size=200)
+    with pytest.raises(ConfigError, match="unknown classic swapper option.*max_yaww"):
+        ClassicSwapper(max_yaww=30)

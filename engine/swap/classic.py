@@ -24,7 +24,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from faceright.errors import NoFaceError
+from faceright.errors import ConfigError, NoFaceError
 
 from ..align import estimate_norm
 from ..types import Donor, Face, Frame, Patch
@@ -68,9 +68,15 @@ class ClassicSwapper:
         max_roll: float | None = 60.0,
         colour: bool = True,
         face: FaceEllipse = INNER_FACE,
+        **options: object,
     ) -> None:
+        if options:
+            raise ConfigError(
+                f"unknown classic swapper option(s) {', '.join(sorted(options))}; "
+                "known: size, max_yaw, max_pitch, max_roll, colour, face"
+            )
         if size % 112 and size % 128:
-            raise ValueError(f"size must be a multiple of 112 or 128, got {size}")
+            raise ConfigError(f"classic swapper size must be a multiple of 112 or 128, got {size}")
         self.size = int(size)
         self.limits = PoseLimits(max_yaw=max_yaw, max_pitch=max_pitch, max_roll=max_roll)
         self.colour = bool(colour)
