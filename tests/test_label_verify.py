@@ -195,4 +195,4 @@ def test_cli_keygen_writes_a_key_pair_and_refuses_to_overwrite_it(tmp_path, caps
     assert main(["label", "keygen", "--out", str(key)]) == 0
     assert key.exists() and (tmp_path / "studio.pub.pem").exists()
     assert main(["label", "keygen", "--out", str(key)]) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert "never overwrites" in capsys.readouterr().err

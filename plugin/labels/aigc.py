@@ -26,11 +26,11 @@ from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from faceright.errors import ConfigError
 from faceright.findings import Finding
+from faceright.licenses import signing
 
 from .policy import LabelSettings
 
@@ -105,54 +105,24 @@ def aigc_metadata(settings: LabelSettings, *, produce_id: str | None = None,
 # -- keys ------------------------------------------------------------------------------------
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
+    """The studio's Ed25519 private key (PEM), read as license keys are (:mod:`faceright.licenses.signing`)."""
+    if not path.exists():
         raise ConfigError(
             f"AIGC signing key {path} does not exist: create one with `faceright label keygen` or set "
             f"[labels] signing_key (or --key) to an Ed25519 private key in PEM"
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(f"AIGC signing key {path} cannot be read: {exc}") from exc
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"AIGC signing key {path} is not an unencrypted PEM private key: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"AIGC signing key {path} is a {type(key).__name__}, expected an Ed25519 key")
-    return key
+        )
+    return signing.load_private_key(path)
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"AIGC public key {path} cannot be read: {exc}") from exc
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError as exc:
-        raise ConfigError(f"AIGC public key {path} is not a PEM public key: {exc}") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError(f"AIGC public key {path} is a {type(key).__name__}, expected an Ed25519 key")
-    return key
+    return signing.load_public_key(path)
 
 
 def write_keypair(private_path: Path, public_path: Path) -> Ed25519PrivateKey:
-    """Create a new Ed25519 studio key; refuses to overwrite an existing one."""
-    for path in (private_path, public_path):
-        if path.exists():
-            raise ConfigError(f"{path} already exists; move it away first (a new key makes old labels unverifiable)")
+    """Create a new Ed25519 studio key (private file mode 0600); never overwrites a key file."""
     private_path.parent.mkdir(parents=True, exist_ok=True)
     public_path.parent.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    private_path.touch(mode=0o600)
-    private_path.write_bytes(private_pem)
-    public_path.write_bytes(public_pem)
-    return key
+    return signing.write_key_pair(private_path, public_path)
 
 
 # -- reading back ----------------------------------------------------------------------------
