@@ -169,6 +169,7 @@ def make_clip(
     gop: int = 12,
     color: dict[str, int] | None = None,
     focus: tuple[float, float] = (0.5, 0.3),
+    start: float = 0.0,
 ) -> Path:
     """Write a short clip made from ``still`` and return its path.
 
@@ -177,10 +178,14 @@ def make_clip(
     goes into the video stream's metadata (a tmcd track in MOV/MP4, a tag in MKV).
     ``color``: codec-context colour tags to set, e.g. ``{"colorspace": 1, "color_primaries": 1,
     "color_trc": 1, "color_range": 1}`` (ffmpeg's enum values; 1 = BT.709 / limited).
+    ``start`` shifts the container's clock (FFmpeg's ``output_ts_offset``): frame 0 then sits
+    at ``start`` seconds, as in camera files and broadcast streams.
     """
     path = Path(path)
     rate = Fraction(rate)
     options = {"movflags": "use_metadata_tags"} if path.suffix.lower() in (".mov", ".mp4") else {}
+    if start:
+        options["output_ts_offset"] = str(start)
     with av.open(str(path), "w", options=options) as out:
         for key, value in (metadata or {}).items():
             out.metadata[key] = value

@@ -298,3 +298,27 @@ def test_mp4_edit_list_counts_and_numbers_only_the_presented_frames(tmp_path, as
     assert info.frame_count == len(presented)
     assert [n for _, n in _indices(cut)] == presented
     assert [n for _, n in _indices(cut, (5, 9))] == presented[5:9]
+
+
+@pytest.mark.parametrize("ext", ["ts", "mkv"])
+def test_whole_clip_audio_stays_in_sync_when_the_source_clock_does_not_start_at_zero(tmp_path, astronaut, ext):
+    """Frame 0 at 10 s on the source clock: AudioSpan(path) must cut from the video's start."""
+    from faceright.engine.media import AudioSpan
+
+    source = make_clip(tmp_path / f"plate.{ext}", astronaut, frames=24, size=(128, 96), rate=24, timecode=None,
+                       start=10.0)
+    info = probe(source)
+    assert info.start_time == 10
+    assert [n for _, n in _indices(source, (5, 8))] == [5, 6, 7]
+    out = tmp_path / "out.mov"
+    with VideoWriter(out, width=128, height=96, rate=24, audio=AudioSpan(source)) as writer:
+        for _, frame in open_source(source):
+            writer.write(frame)
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        first = next(container.demux(stream))
+        assert abs(float(first.pts * first.time_base)) < 0.05
+        samples = np.concatenate([f.to_ndarray()[0] for f in container.decode(stream)])
+    assert abs(len(samples) / rate - 1.0) < 0.06
+    assert abs(dominant_frequency(samples[1024:1024 + rate // 10], rate) - tone_frequency(0.07)) < 15

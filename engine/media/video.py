@@ -164,10 +164,13 @@ def _frame_count(container: Any, stream: Any, rate: Fraction, path: Path) -> int
     if count == 0:
         raise MediaUnreadableError(f"{path}: its video stream holds no frames (truncated?)")
     tagged = _tagged_duration(stream)
-    if tagged is not None and count < round(tagged * rate) - 1:
-        raise MediaUnreadableError(
-            f"{path} is truncated: its video stream says it lasts {float(tagged):.3f} s "
-            f"({round(tagged * rate)} frames) but holds {count} frames; copy or render it again")
+    if tagged is not None:
+        # Matroska's DURATION is where the stream ends on the clock, so a late start counts too
+        tagged -= (stream.start_time or 0) * Fraction(stream.time_base)
+        if count < round(tagged * rate) - 1:
+            raise MediaUnreadableError(
+                f"{path} is truncated: its video stream says it lasts {float(tagged):.3f} s "
+                f"({round(tagged * rate)} frames) but holds {count} frames; copy or render it again")
     return count
 
 
@@ -264,8 +267,13 @@ class VideoReader:
             interpolation = _interpolation(self.accurate_color)
             try:
                 for index, frame in self._indexed_frames(container, stream):
-                    if index < expected and expected == self.range.first:
-                        continue   # decoded from the keyframe before the range
+                    if expected == self.range.first and index != expected:
+                        if index < expected:
+                            continue   # decoded from the keyframe before the range
+                        raise MediaUnreadableError(
+                            f"{self.path}: frame {expected} cannot be reached, the first frame that decodes "
+                            f"there is {index} (the file starts without a keyframe, or cannot seek); remux or "
+                            "re-encode it")
                     if index != expected:
                         raise VariableFrameRateError(
                             f"{self.path}: frame {expected} was expected but the next frame's timestamp says "
@@ -298,24 +306,23 @@ class VideoReader:
                 yield self._index_of(frame.pts, origin, time_base), frame
             return
         # seek to a keyframe at or before the target; if the demuxer lands after it (it
-        # seeks by DTS in some formats), seek again further back until it does not
-        step = max(1, round(Fraction(1) / time_base))  # one second in stream units
-        target_pts = origin + round(target / self.info.rate / time_base)
-        seek_pts = target_pts
+        # seeks by DTS or by byte position in some formats), seek again further back, past
+        # the first timestamp if need be (MPEG-TS lands late even when asked for its start)
+        second = max(1, round(Fraction(1) / time_base))   # one second in stream units
+        step = second
+        seek_pts = origin + round(target / self.info.rate / time_base)
         while True:
             container.seek(seek_pts, stream=stream, backward=True, any_frame=False)
             frames = container.decode(stream)
             first = next(frames, None)
-            if first is None:
-                if seek_pts <= origin:
-                    return
-                seek_pts = max(origin, seek_pts - step)
-                continue
-            index = self._index_of(first.pts, origin, time_base)
-            if index <= target or seek_pts <= origin:
-                break
-            log.debug("%s: seek for frame %d landed on %d; seeking further back", self.path, target, index)
-            seek_pts = max(origin, seek_pts - step)
+            if first is None and seek_pts < origin - second:
+                return
+            if first is not None:
+                index = self._index_of(first.pts, origin, time_base)
+                if index <= target or seek_pts < origin - second:
+                    break
+                log.debug("%s: seek for frame %d landed on %d; seeking further back", self.path, target, index)
+            seek_pts -= step
             step *= 2
         yield index, first
         for frame in frames:
@@ -328,11 +335,13 @@ class VideoReader:
 class AudioSpan:
     """Audio to copy (not re-encode) into an output: the packets of ``path``'s first audio
     stream that start in ``[start, end)`` seconds of the source's timeline, shifted so that
-    ``start`` becomes 0. ``end=None`` means to the end. The cut is exact to one audio
-    packet (about 21 ms for AAC at 48 kHz)."""
+    ``start`` becomes 0. ``start=None`` is where the source's video starts
+    (``MediaInfo.start_time``), so ``AudioSpan(path)`` keeps a whole clip in sync;
+    ``end=None`` means to the end. The cut is exact to one audio packet (about 21 ms for AAC
+    at 48 kHz)."""
 
     path: Path
-    start: Fraction = Fraction(0)
+    start: Fraction | None = None
     end: Fraction | None = None
 
 
@@ -354,20 +363,25 @@ class _AudioCopier:
             raise UnsupportedMediaError(f"cannot copy the {self.source.codec_context.name} audio of {span.path}: "
                                         f"{_ffmpeg_reason(exc)}") from exc
         self.stream.time_base = self.source.time_base
-        self.shift = round(Fraction(span.start) / self.time_base)
+        self.start = Fraction(span.start) if span.start is not None else self._video_start()
+        self.shift = round(self.start / self.time_base)
         self.packets = self._packets()
         self.pending: Any = None
         self.copied = 0
 
+    def _video_start(self) -> Fraction:
+        videos = [v for v in self.input.streams.video if v.start_time is not None]
+        return videos[0].start_time * Fraction(videos[0].time_base) if videos else Fraction(0)
+
     def _packets(self) -> Iterator[Any]:
-        if self.span.start > 0:
+        if self.start > 0:
             self.input.seek(max(0, self.shift - round(1 / self.time_base)), stream=self.source, backward=True)
         for packet in self.input.demux(self.source):
             if packet.dts is None or not packet.size:
                 continue
             at = packet.pts if packet.pts is not None else packet.dts
             seconds = at * self.time_base
-            if seconds < self.span.start:
+            if seconds < self.start:
                 continue
             if self.span.end is not None and seconds >= self.span.end:
                 return
@@ -588,7 +602,7 @@ class VideoWriter:
                                  f"(read back {found.get(key.lower())!r})")
         if self._audio is not None and (audio == 0 or self._audio.copied == 0):
             raise MediaError(f"{self.path}: the audio of {self._audio.span.path} was asked for but no audio "
-                             f"packets fall in {float(self._audio.span.start):.3f}s.."
+                             f"packets fall in {float(self._audio.start):.3f}s.."
                              f"{float(self._audio.span.end or 0):.3f}s")
 
     def abort(self) -> None:
