@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import os
 import shutil
 import subprocess
 
@@ -322,3 +323,23 @@ def test_whole_clip_audio_stays_in_sync_when_the_source_clock_does_not_start_at_
         samples = np.concatenate([f.to_ndarray()[0] for f in container.decode(stream)])
     assert abs(len(samples) / rate - 1.0) < 0.06
     assert abs(dominant_frequency(samples[1024:1024 + rate // 10], rate) - tone_frequency(0.07)) < 15
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="resident memory is read from Linux /proc")
+def test_reading_a_long_clip_keeps_memory_flat(tmp_path, astronaut):
+    """480 frames of 320×240 are 110 MB as arrays; the reader must hold one at a time."""
+    clip = make_clip(tmp_path / "long.mkv", astronaut, frames=480, size=(320, 240), audio=False, timecode=None)
+    before = _rss_bytes()
+    peak, count = before, 0
+    for _, frame in open_source(clip):
+        count += 1
+        if count % 40 == 0:
+            peak = max(peak, _rss_bytes())
+    assert count == 480
+    growth = peak - before
+    assert growth < 40 * 2 ** 20, f"resident memory grew by {growth / 2 ** 20:.0f} MB"
