@@ -16,7 +16,7 @@ from faceright.engine.swap_clip import SwapRequest, swap_clip
 from faceright.engine.types import cosine
 
 from clips import make_clip, read_index
-from onnx_builders import build_yunet_stub
+from onnx_builders import build_arcface, build_inswapper, build_yunet_stub
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +161,31 @@ def test_a_swap_over_an_image_sequence_keeps_its_frame_numbers(tmp_path, astrona
     plate_frame = cv2.imread(str(tmp_path / "plate.1002.png"))
     out_frame = cv2.imread(str(tmp_path / "out.1002.png"))
     assert out_frame.shape == plate_frame.shape and not np.array_equal(out_frame, plate_frame)
+
+
+def test_an_inswapper_model_without_an_arcface_recogniser_says_which_model_to_add(
+        tmp_path, plate, grace_hopper_path, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    build_inswapper(models / "inswapper_128.onnx")
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--models-dir", str(models), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "512-d" in err and "faceright models add" in err
+    assert not (tmp_path / "o.mov").exists()
+
+
+def test_an_installed_inswapper_and_arcface_are_used_by_default(tmp_path, plate, grace_hopper_path, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    build_inswapper(models / "swap.onnx")
+    build_arcface(models / "rec.onnx")
+    out = tmp_path / "o.mov"
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--models-dir", str(models), "--frames", "0-3", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert "with inswapper:" in capsys.readouterr().out
+    plate_frames, out_frames = _frames(plate)[:4], _frames(out)
+    # the test model inverts the aligned crop: the face region turns into its negative
+    changed = [np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 60 for a, b in zip(plate_frames, out_frames)]
+    assert all(c.mean() > 0.02 for c in changed)

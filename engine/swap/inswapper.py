@@ -148,6 +148,11 @@ class InSwapper:
         return (f"InSwapper(model_id={self.model_id!r}, batch={self.fixed_batch or f'dynamic≤{self.batch_size}'}, "
                 f"pixel_boost={self.pixel_boost}, mask={self.mask_kind!r})")
 
+    @property
+    def embedding_dim(self) -> int:
+        """The size of the donor embedding the latent is made from (512: ArcFace)."""
+        return int(self.emap.shape[0])
+
     # -- routing ----------------------------------------------------------------------------
 
     @staticmethod
