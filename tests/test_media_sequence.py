@@ -253,3 +253,17 @@ def test_range_beyond_the_files_is_a_range_error_naming_the_span(plate):
 
     with pytest.raises(FrameRangeError, match=r"whose files run \[1001, 1013\)"):
         open_source(plate, (1010, 1020))
+
+
+def test_ten_bit_dpx_round_trips_8_bit_frames_exactly(tmp_path):
+    oiio = pytest.importorskip("OpenImageIO", reason="DPX needs the optional 'exr' extra (openimageio)")
+    frame = np.random.default_rng(1).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    with SequenceWriter(tmp_path / "scan.%04d.dpx", first_frame=1001) as writer:
+        writer.write(frame)
+        writer.write(frame[::-1].copy())
+    assert probe(tmp_path / "scan.%04d.dpx").frames == FrameRange(1001, 1003)
+    back = dict(open_source(tmp_path / "scan.%04d.dpx"))
+    assert np.array_equal(back[1001], frame) and np.array_equal(back[1002], frame[::-1])
+    image = oiio.ImageInput.open(str(tmp_path / "scan.1001.dpx"))
+    assert image.spec().get_int_attribute("oiio:BitsPerSample") == 10
+    image.close()
