@@ -7,7 +7,6 @@ the burn-in and the AIGC metadata: signing hashes the file, and any later change
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -112,22 +111,24 @@ def read(path: Path, trust_anchors: Path | None = None) -> C2paEvidence:
         settings = c2pa.Settings.from_dict({"verify": {"verify_trust": True},
                                             "trust": {"trust_anchors": trust_anchors.read_text()}})
         context = c2pa.Context(settings=settings)
-    data = path.read_bytes()
-    try:
-        reader = c2pa.Reader(mime_type(path), io.BytesIO(data), context=context)
-    except c2pa.C2paError as exc:
-        text = str(exc)
-        if "ManifestNotFound" in text or "JumbfNotFound" in text or "no JUMBF" in text.lower():
-            return C2paEvidence(present=False)
-        return C2paEvidence(present=True, state="Invalid", failures=[f"unreadable: {text}"])
+    with path.open("rb") as stream:
+        try:
+            reader = c2pa.Reader(mime_type(path), stream, context=context)
+        except c2pa.C2paError as exc:
+            text = str(exc)
+            if "ManifestNotFound" in text or "JumbfNotFound" in text or "no JUMBF" in text.lower():
+                return C2paEvidence(present=False)
+            return C2paEvidence(present=True, state="Invalid", failures=[f"unreadable: {text}"])
+        return _evidence(reader, path)
+
+
+def _evidence(reader: Any, path: Path) -> C2paEvidence:
     with reader:
         state = str(reader.get_validation_state())
         results = reader.get_validation_results() or {}
         manifest = json.loads(reader.json()).get("manifests", {})
         active = reader.get_active_manifest() or {}
-    failures = []
-    for group in _walk_failures(results):
-        failures.append(group)
+    failures = _walk_failures(results)
     actions, source_types = [], []
     for assertion in active.get("assertions", []):
         if str(assertion.get("label", "")).startswith("c2pa.actions"):

@@ -13,9 +13,12 @@ installed. Two occurrences anywhere are two labels (GB 45438 §6.1 c: exactly on
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
+import mmap
+import os
 import re
 import shutil
 import struct
@@ -23,7 +26,7 @@ import subprocess
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 from faceright.errors import DependencyMissingError, MediaError
 
@@ -274,6 +277,16 @@ def _read_exr(path: Path) -> list[Occurrence]:
 
 # -- MP4 / MOV -----------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[mmap.mmap]:
+    """The file's bytes without reading a multi-gigabyte master into memory."""
+    with path.open("rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise MediaError(f"{path} is empty")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
 def _boxes(data: bytes, start: int, end: int):
     pos = start
     while pos + 8 <= end:
@@ -318,7 +331,11 @@ def _meta_items(data: bytes, start: int, end: int, where: str) -> list[Occurrenc
 
 
 def _read_mp4(path: Path) -> list[Occurrence]:
-    data = path.read_bytes()
+    with _mapped(path) as data:
+        return _walk_mp4(data)
+
+
+def _walk_mp4(data: mmap.mmap) -> list[Occurrence]:
     found: list[Occurrence] = []
 
     def walk(start: int, end: int, where: str) -> None:
@@ -355,7 +372,11 @@ def _ebml_size(data: bytes, pos: int) -> tuple[int, int]:
 
 def _read_mkv(path: Path) -> list[Occurrence]:
     """Every SimpleTag whose TagName (0x45A3) mentions AIGC, with its TagString (0x4487)."""
-    data = path.read_bytes()
+    with _mapped(path) as data:
+        return _scan_mkv(data)
+
+
+def _scan_mkv(data: mmap.mmap) -> list[Occurrence]:
     found = []
     for match in re.finditer(rb"\x45\xa3", data):
         try:
