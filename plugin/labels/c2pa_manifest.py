@@ -50,7 +50,7 @@ def mime_type(path: Path) -> str:
 
 def _read_pem(path: Path | None, what: str, option: str) -> bytes:
     if path is None:
-        raise ConfigError(f"C2PA signing needs {what}: set [labels] {option} (or pass it on the command line)")
+        raise ConfigError(f"C2PA signing needs {what}: set [labels] {option} in config.toml")
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -157,8 +157,7 @@ def _walk_failures(results: Any) -> list[str]:
 
 def findings(evidence: C2paEvidence, *, required: bool) -> list[Finding]:
     if not evidence.present:
-        severity = "error" if required else "info"
-        return [Finding("c2pa.absent", severity, "no C2PA manifest in the file")]
+        return [Finding("c2pa.absent", "error", "no C2PA manifest in the file, and one is required")] if required else []
     out: list[Finding] = []
     # an untrusted signer is not a broken manifest: trust is the reader's configuration
     real = [code for code in evidence.failures if code != "signingCredential.untrusted"]
