@@ -22,7 +22,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from faceright.demo import demo_files, write_demo_plate
+from faceright.demo import demo_files, demo_labels, write_demo_plate
 from faceright.engine.pipeline import SwapPipeline
 from faceright.engine.runtime import Runtime
 from faceright.engine.settings import engine_settings
@@ -84,9 +84,10 @@ def main() -> None:
         folder = Path(tmp)
         files = demo_files(folder)
         write_demo_plate(files.plate, frames=args.frames, size=(width, height), rate=Fraction(24))
+        labels, _ = demo_labels(folder)
         # warm up (first runs allocate), then count only the pipeline's own calls
         swap_clip(SwapRequest(plate=files.plate, donor=files.donor, output=folder / "warm.mp4",
-                              frames=(0, 2), overwrite=True), runtime)
+                              frames=(0, 2), overwrite=True, labels=labels), runtime)
         start = {}
         real_run = SwapPipeline.run
 
@@ -95,8 +96,8 @@ def main() -> None:
             return real_run(pipeline, *a, **k)
 
         SwapPipeline.run = marked_run
-        result = swap_clip(SwapRequest(plate=files.plate, donor=files.donor, output=files.output, overwrite=True),
-                           runtime)
+        result = swap_clip(SwapRequest(plate=files.plate, donor=files.donor, output=files.output, overwrite=True,
+                                       labels=labels), runtime)
         SwapPipeline.run = real_run
         wall = result.stats.seconds
         timer.calls = timer.calls[start["calls"]:]

@@ -1,10 +1,16 @@
 """Swap a face through a whole clip: the one call the CLI, the hosts and the farm make.
 
 :func:`swap_clip` checks every input before a frame is decoded (the donor shows exactly
-one face, the output will not replace a source, the range lies inside the plate), then
-streams the plate through :class:`~faceright.engine.pipeline.SwapPipeline` into an atomic
-writer: the output appears under its final name only when it is complete, and a failure
-leaves any previous output untouched.
+one face, the output will not replace a source, the range lies inside the plate, the AIGC
+label can be made), then streams the plate through
+:class:`~faceright.engine.pipeline.SwapPipeline` into an atomic writer: the output appears
+under its final name only when it is complete, and a failure leaves any previous output
+untouched.
+
+A swap output is never written unlabelled: every output carries the signed ``AIGC``
+metadata object (the writer reads it back before the rename), a deliverable also the
+visible text burned into its frames; the label is then proven on the written file by the
+label verifier (:attr:`SwapResult.label`).
 """
 from __future__ import annotations
 
@@ -16,7 +22,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .models.errors import ModelNotFoundError
-from .media import FrameRange, check_output_path, open_sink, open_source, read_image
+from faceright.labels.aigc import aigc_metadata
+from faceright.labels.policy import LabelSettings
+from faceright.labels.verify import LabelReport, verify_file
+from faceright.labels.visible import VisibleLabel
+
+from .media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
 from .pipeline import PipelineStats, SwapPipeline
 from .progress import ProgressCallback
 from .runtime import Runtime
@@ -33,6 +44,7 @@ class SwapRequest:
     plate: Path
     donor: Path
     output: Path
+    labels: LabelSettings                #: the studio's label policy: who produced it, signed by which key
     frames: FrameRange | None = None
     donor_largest: bool = False          #: a donor image with several faces: take the largest
     target: Path | None = None           #: a reference image of the plate face to replace
@@ -42,8 +54,9 @@ class SwapRequest:
     detector: str | None = None
     recogniser: str | None = None
     rate: Fraction | None = None         #: frame rate of an image-sequence plate (default 24)
+    deliverable: bool = False            #: a deliverable also carries the visible label (burned in)
     overwrite: bool = False
-    metadata: Mapping[str, str] = field(default_factory=dict)   #: container metadata for the output
+    metadata: Mapping[str, str] = field(default_factory=dict)   #: more container metadata for the output
     writer_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,12 +81,15 @@ class SwapResult:
     frames: FrameRange
     swapper: str
     donor_face: Face
+    label: LabelReport                   #: the label proven (or not) on the written file
 
 
 def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallback | None = None) -> SwapResult:
     """Replace the selected face of ``request.plate`` by the donor's, into ``request.output``."""
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
     check_output_path(request.output, sources=sources, overwrite=request.overwrite)
+    metadata = {**request.metadata, **aigc_metadata(request.labels)}   # refuses an unconfigured label first
+    visible = VisibleLabel.from_settings(request.labels) if request.deliverable else None
     analyser = runtime.analyser(request.detector, request.recogniser)
     donor_image = read_image(request.donor)
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",
@@ -87,13 +103,40 @@ def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallb
     )
     with open_source(request.plate, request.frames, rate=request.rate) as source:
         span = source.range
-        with open_sink(request.output, like=source.info, frames=span, metadata=dict(request.metadata),
+        rate = float(source.info.rate)
+        with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
                        overwrite=request.overwrite, sources=sources, **dict(request.writer_options)) as sink:
-            stats = pipeline.run(source, lambda _index, frame: sink.write(frame), total=len(span),
-                                 progress=progress)
+            def write(index: int, frame: Any) -> None:
+                if visible is not None:   # the label's clock starts at the output's first frame
+                    frame = visible.burn(frame, index - span.first, rate, len(span))
+                sink.write(frame)
+
+            stats = pipeline.run(source, write, total=len(span), progress=progress)
+        written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers
+    label = prove_label(request.output, written, request.labels, deliverable=request.deliverable)
+    if not label.proven:
+        log.error("the label of %s is not proven: %s", request.output,
+                  "; ".join(f.message for f in label.findings if f.blocks))
     log.info("swapped %d face(s) in %d of %d frames of %s into %s (%.1f fps)", stats.faces_swapped,
              stats.frames_swapped, stats.frames, request.plate, request.output, stats.fps)
-    return SwapResult(request.output, stats, span, getattr(swapper, "model_id", type(swapper).__name__), donor_face)
+    return SwapResult(request.output, stats, span, getattr(swapper, "model_id", type(swapper).__name__), donor_face,
+                      label)
+
+
+def prove_label(output: Path, frames: FrameRange, labels: LabelSettings, *, deliverable: bool) -> LabelReport:
+    """Verify the written output's label. An image sequence is many files (``frames``: their
+    numbers): each frame's metadata is checked, and for a deliverable the visible text on the
+    first frame."""
+    target = "deliverable" if deliverable else "shot"
+    pattern = SequencePattern.parse(output)
+    if pattern is None:
+        return verify_file(output, labels, target=target)
+    first = verify_file(pattern.path(frames.first), labels, target=target)
+    for number in list(frames)[1:]:
+        report = verify_file(pattern.path(number), labels, target="shot")
+        if not report.proven:
+            return report
+    return first
 
 
 def _donor_identity(swapper: Any, runtime: Runtime, image: Any, face: Face) -> Face:

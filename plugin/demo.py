@@ -17,6 +17,9 @@ import numpy as np
 
 from faceright.errors import DependencyMissingError
 
+#: the demo's ContentProducer: a placeholder of the TC260 code's shape, plainly not a real provider
+DEMO_PROVIDER_CODE = "0" * 27
+
 PLATE_IMAGE = ("scikit-image", "skimage/data/astronaut.png")
 DONOR_IMAGE = ("matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg")
 
@@ -74,3 +77,20 @@ def write_demo_plate(path: Path, *, frames: int = 48, size: tuple[int, int] = (1
 
 def demo_files(folder: Path) -> DemoFiles:
     return DemoFiles(plate=folder / "plate.mp4", donor=packaged_image(*DONOR_IMAGE), output=folder / "swapped.mp4")
+
+
+def demo_labels(folder: Path):
+    """The studio's label settings when configured, else the demo's own: the placeholder
+    provider code and a key made for the demo in ``folder`` (never the studio's key)."""
+    from faceright.labels.aigc import write_keypair
+    from faceright.labels.policy import label_settings
+
+    studio = label_settings()
+    if studio.provider_code and studio.signing_key_path.exists():
+        return studio, False
+    private, public = folder / "demo-aigc-ed25519.pem", folder / "demo-aigc-ed25519.pub.pem"
+    if not private.exists():
+        write_keypair(private, public)
+    from dataclasses import replace
+
+    return replace(studio, provider_code=DEMO_PROVIDER_CODE, signing_key=private, public_key=public), True

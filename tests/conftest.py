@@ -32,6 +32,21 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+#: a well-formed 27-character provider code (TC260 shape: 00 + subject + USCC + service)
+TEST_PROVIDER_CODE = "001191110000MA0000000X10002"
+
+
+@pytest.fixture
+def studio_labels(isolated_home) -> Path:
+    """A studio whose AIGC label is configured: provider code and signing key in FACERIGHT_HOME."""
+    from faceright.labels.aigc import write_keypair
+
+    folder = isolated_home / "labels"
+    write_keypair(folder / "aigc-ed25519.pem", folder / "aigc-ed25519.pub.pem")
+    (isolated_home / "config.toml").write_text(f'[labels]\nprovider_code = "{TEST_PROVIDER_CODE}"\n')
+    return isolated_home
+
+
 @pytest.fixture(scope="session")
 def t1_path() -> Path:
     """insightface's group photo: 6 faces, 1280×886."""

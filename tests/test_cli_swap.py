@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import av
@@ -14,9 +15,17 @@ from faceright.engine.runtime import Runtime
 from faceright.engine.settings import EngineSettings
 from faceright.engine.swap_clip import SwapRequest, swap_clip
 from faceright.engine.types import cosine
+from faceright.labels.policy import label_settings
 
 from clips import make_clip, read_index
+from conftest import TEST_PROVIDER_CODE
+from readback import readback, tag
 from onnx_builders import build_arcface, build_inswapper, build_yunet_stub
+
+
+@pytest.fixture(autouse=True)
+def _labelled(studio_labels):
+    """Every swap here runs in a studio whose AIGC label is configured."""
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +152,7 @@ def test_a_failure_midway_leaves_the_previous_output_intact(tmp_path, plate, gra
 
     swapper.patches_batch = failing
     monkeypatch.setattr(runtime, "swapper", lambda name=None, **kw: swapper)
-    request = SwapRequest(plate=plate, donor=grace_hopper_path, output=out, overwrite=True)
+    request = SwapRequest(plate=plate, donor=grace_hopper_path, output=out, overwrite=True, labels=label_settings())
     with pytest.raises(RuntimeError, match="fell off the bus"):
         swap_clip(request, runtime)
     assert out.read_bytes() == b"previous render"
@@ -189,3 +198,49 @@ def test_an_installed_inswapper_and_arcface_are_used_by_default(tmp_path, plate,
     # the test model inverts the aligned crop: the face region turns into its negative
     changed = [np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 60 for a, b in zip(plate_frames, out_frames)]
     assert all(c.mean() > 0.02 for c in changed)
+
+
+def test_a_video_swapped_into_a_sequence_is_labelled_in_every_frame_file(tmp_path, plate, grace_hopper_path, capsys):
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate),
+                 "--out", str(tmp_path / "shot.%04d.png"), "--frames", "0-2", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.glob("shot.*.png")) == ["shot.1001.png", "shot.1002.png", "shot.1003.png"]
+    assert "label: proven" in capsys.readouterr().out
+
+
+def test_every_swap_output_carries_the_signed_aigc_label_read_back_independently(
+        tmp_path, plate, grace_hopper_path, capsys):
+    out = tmp_path / "shot.mp4"
+    assert main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--frames", "0-5", "--no-progress"]) == 0
+    assert "label: proven in the file (metadata)" in capsys.readouterr().out
+    aigc = json.loads(tag(readback(out)["format"], "AIGC"))
+    assert list(aigc) == ["Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
+                          "PropagateID", "ReservedCode2"]
+    assert aigc["Label"] == "1" and aigc["ContentProducer"] == TEST_PROVIDER_CODE
+    assert main(["label", "verify", str(out)]) == 0
+
+
+def test_a_deliverable_also_carries_the_visible_label_found_by_ocr(tmp_path, astronaut, grace_hopper_path, capsys):
+    plate = make_clip(tmp_path / "cut.mov", astronaut, frames=60, size=(480, 272), motion="still")
+    out = tmp_path / "master.mp4"
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--deliverable", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "label: proven in the file (metadata, visible)" in printed, printed
+    capsys.readouterr()
+    assert main(["label", "verify", str(out), "--deliverable"]) == 0
+    # the plain shot output of the same swap has no visible text: as a deliverable it fails
+    shot = tmp_path / "shot.mp4"
+    assert main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(shot),
+                 "--no-progress"]) == 0
+    assert main(["label", "verify", str(shot), "--deliverable"]) == 1
+
+
+def test_a_studio_without_a_configured_label_cannot_swap(tmp_path, plate, grace_hopper_path, capsys, isolated_home):
+    (isolated_home / "config.toml").unlink()
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "provider_code" in err
+    assert not (tmp_path / "o.mov").exists()

@@ -1,15 +1,17 @@
 """``faceright demo``: the main job on the embedded example, on a fresh machine.
 
 Makes a 2-second 720p plate from a public-domain portrait that ships in scikit-image, swaps
-in the face from matplotlib's sample portrait, and says how far the identity moved
-(judged by the shipped SFace recogniser on the faces re-detected in the files).
+in the face from matplotlib's sample portrait as a labelled deliverable (signed AIGC
+metadata + the visible "AI生成" text), proves the label in the written file, and says how far
+the identity moved (judged by the shipped SFace recogniser on the faces re-detected in the files).
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from faceright.demo import demo_files, write_demo_plate
+from faceright.cli.swap import report_label
+from faceright.demo import demo_files, demo_labels, write_demo_plate
 from faceright.engine.media import read_image
 from faceright.engine.progress import TerminalProgress
 from faceright.engine.runtime import Runtime
@@ -35,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
     write_demo_plate(files.plate, frames=args.frames)
     print(f"plate:  {files.plate} ({args.frames} frames, 1280×720) from scikit-image's astronaut.png")
     print(f"donor:  {files.donor}")
+    labels, placeholder = demo_labels(args.out)
+    if placeholder:
+        print("labels: no studio label configured ([labels] provider_code + `faceright label keygen`): "
+              f"the demo labels its output with the placeholder provider code and a demo key in {args.out}")
     request = SwapRequest(plate=files.plate, donor=files.donor, output=files.output, overwrite=True,
+                          labels=labels, deliverable=True,
                           swapper=None if args.backend == "auto" else args.backend)
     with Runtime(engine_settings()) as runtime, TerminalProgress("swap", disable=args.no_progress) as bar:
         result = swap_clip(request, runtime, progress=bar)
@@ -50,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
           f"with {result.swapper}, {stats.fps:.1f} fps")
     print(f"identity (SFace cosine to the donor, frame {middle}): plate {cosine(plate_face.embedding, donor.embedding):.2f}"
           f" → output {cosine(swapped_face.embedding, donor.embedding):.2f}")
-    return 0
+    return report_label(result.label)
 
 
 def _frame_at(path: Path, index: int):

@@ -18,6 +18,7 @@ from faceright.engine.select import SELECT_RULES
 from faceright.engine.settings import engine_settings
 from faceright.engine.swap_clip import SwapRequest, swap_clip
 from faceright.errors import ConfigError
+from faceright.labels.policy import label_settings
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*[-:]\s*(-?\d+)\s*$")
 
@@ -65,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="onnxruntime providers in order of preference, comma-separated "
                              "(default: TensorRT, CUDA, CPU — those available)")
     parser.add_argument("--models-dir", type=Path, metavar="DIR", help="models folder")
+    parser.add_argument("--deliverable", action="store_true",
+                        help="the output is a deliverable: burn in the visible AIGC label too "
+                             "(every output carries the signed AIGC metadata)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -78,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--providers: give at least one onnxruntime provider name")
     settings = engine_settings(models_dir=args.models_dir, providers=providers)
     request = SwapRequest(
+        labels=label_settings(), deliverable=args.deliverable,
         plate=args.plate, donor=args.donor, donor_largest=args.donor_largest, output=args.out, frames=args.frames, target=args.target,
         select=args.select, threshold=args.threshold,
         swapper=None if args.backend == "auto" else args.backend,
@@ -88,4 +93,17 @@ def run(args: argparse.Namespace) -> int:
     stats = result.stats
     print(f"{result.output}: {stats.faces_swapped} face(s) swapped in {stats.frames_swapped}/{stats.frames} frames "
           f"with {result.swapper} ({stats.fps:.1f} fps)")
-    return 0
+    return report_label(result.label)
+
+
+def report_label(report) -> int:
+    """Print the label verdict of a written output; 0 when proven, 1 when not."""
+    kinds = ", ".join(sorted(report.required))
+    if report.proven:
+        print(f"label: proven in the file ({kinds})")
+        return 0
+    print(f"label: NOT proven ({kinds}):")
+    for finding in report.findings:
+        if finding.blocks:
+            print(f"  {finding.code}: {finding.message}")
+    return 1
