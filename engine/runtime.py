@@ -9,9 +9,12 @@ test and the code under test) share nothing.
   TensorRT → CUDA → CPU, filtered to what ``onnxruntime.get_available_providers()`` offers,
   with options: TensorRT fp16 per settings and its engine + timing caches persisted under
   ``trt_cache_folder/ort-<version>`` (the first build takes minutes); CUDA on ``device_id``
-  with cuDNN's exhaustive convolution search (shapes here are few and fixed); CPU as is.
+  with cuDNN's exhaustive convolution search (once per input shape: few, since landmark
+  refinement's windows are squares in steps of 32 px); CPU as is.
 - **Fix-ups**: every model goes through
-  :func:`faceright.engine.models.fixups.fix_for_onnxruntime` before a session is made from it.
+  :func:`faceright.engine.models.fixups.fix_for_onnxruntime` before a session is made from it;
+  a YuNet detector also through :func:`faceright.engine.models.input_size.free_yunet_input_size`,
+  so one session runs it at any input size (640 to find faces, small crops to refine landmarks).
 - **I/O binding**: a :class:`Session` runs through ``io_binding()`` with ``OrtValue``\\ s on the
   session's device — on by default when the session runs on CUDA/TensorRT, and available on
   CPU too (same code, device ``"cpu"``), so the GPU path's code is what the tests run.
@@ -45,6 +48,7 @@ from .backends import Detector, Recogniser, Swapper, check_backend
 from .models.catalog import Catalog, ModelFile
 from .models.errors import ModelError, ModelNotFoundError
 from .models.fixups import fix_for_onnxruntime
+from .models.input_size import free_yunet_input_size
 from .models.routing import Route, backend_class, check_role, emap_initializer
 from .models.signature import read_model
 from .settings import EngineSettings, engine_settings
@@ -394,6 +398,12 @@ class Runtime:
                 tensor = next(t for t in proto.graph.initializer if t.name == name)
                 self._emaps[model.sha256] = numpy_helper.to_array(tensor).astype(np.float32)
         fixed = fix_for_onnxruntime(proto)
+        if model.kind == "detector" and model.family == "yunet":
+            try:  # one session for the 640 pass that finds faces and the windows that refine them
+                fixed = free_yunet_input_size(fixed)
+            except ModelError as exc:
+                log.warning("YuNet model %r keeps its fixed input size, so its landmarks are not refined: %s",
+                            model.name, exc)
         for name, options in chosen:
             if name == TENSORRT:
                 Path(options["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)

@@ -143,3 +143,72 @@ def test_yunet_is_a_detector_served_for_its_family(yunet):
     assert isinstance(yunet, Detector)
     assert yunet.taskname == "detector"
     assert DETECTORS["yunet"] is YuNet
+
+
+# -- any input size: the runtime declares the shipped YuNet's input free ---------------------------
+
+
+@pytest.fixture(scope="module")
+def free_yunet(tmp_path_factory):
+    """The shipped YuNet as the product loads it: through the runtime, input 1×3×height×width."""
+    from faceright.engine.runtime import Runtime
+    from faceright.engine.settings import EngineSettings
+
+    runtime = Runtime(EngineSettings(models_dir=tmp_path_factory.mktemp("models"), providers=("CPUExecutionProvider",)))
+    return runtime.detector()
+
+
+def test_the_runtime_runs_the_shipped_yunet_at_any_input_size(free_yunet):
+    assert isinstance(free_yunet, YuNet) and free_yunet.resizable
+    assert free_yunet.input_size == (640, 640)  # finding faces stays the cheap 640 pass
+    shape = free_yunet.session.get_inputs()[0].shape
+    assert shape[:2] == [1, 3] and all(isinstance(d, str) for d in shape[2:])
+    for size in [(32, 32), (160, 96), (1280, 896)]:
+        assert free_yunet.detect(np.zeros((size[1], size[0], 3), np.uint8), input_size=size) == []
+
+
+def test_at_the_photo_own_size_the_freed_yunet_gives_what_opencv_gives_there(free_yunet, t1):
+    h, w = t1.shape[:2]
+    detector = cv2.FaceDetectorYN.create(str(YUNET_PATH), "", (w, h), 0.6, 0.3)
+    _, expected = detector.detect(t1)
+    ours = free_yunet.detect(t1, input_size=(32 * -(-w // 32), 32 * -(-h // 32)))  # OpenCV pads to 32 likewise
+    assert expected is not None and len(ours) == len(expected) == 6
+    for row in expected:
+        match = min(ours, key=lambda f: float(np.abs(f.landmarks - row[4:14].reshape(5, 2)).max()))
+        np.testing.assert_allclose(match.landmarks, row[4:14].reshape(5, 2), atol=0.05)
+        assert match.score == pytest.approx(float(row[14]), abs=1e-4)
+
+
+def test_at_640_the_freed_yunet_answers_as_the_fixed_one(free_yunet, yunet, t1):
+    for theirs, ours in zip(yunet.detect(t1), free_yunet.detect(t1), strict=True):
+        np.testing.assert_allclose(ours.landmarks, theirs.landmarks, atol=1e-3)
+        np.testing.assert_allclose(ours.box, theirs.box, atol=1e-3)
+
+
+def test_a_fixed_size_model_refuses_another_size_for_one_frame(yunet, astronaut):
+    assert not yunet.resizable
+    assert len(yunet.detect(astronaut, input_size=640)) == 1  # its own size is fine
+    with pytest.raises(ConfigError, match="fixed at 640×640"):
+        yunet.detect(astronaut, input_size=(320, 320))
+
+
+def test_an_input_size_off_the_stride_grid_is_refused(free_yunet, astronaut):
+    with pytest.raises(ConfigError, match="multiple of 32, got 500×500"):
+        free_yunet.detect(astronaut, input_size=500)
+
+
+def test_only_a_yunet_graph_has_its_input_freed(tmp_path):
+    from faceright.engine.models.input_size import free_yunet_input_size
+
+    freed = free_yunet_input_size(onnx.load(str(YUNET_PATH)))
+    dims = freed.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims[:2]] == [1, 3] and [d.dim_param for d in dims[2:]] == ["height", "width"]
+    # a stub with YuNet's outputs whose sizes are constants (it reads the input's Shape) is not size-free
+    stub = onnx.load(str(build_yunet_stub(tmp_path / "y.onnx")))
+    with pytest.raises(ModelError, match=r"cannot run stub at other input sizes: node .* is a ai\.onnx Shape"):
+        free_yunet_input_size(stub)
+    sface = onnx.load(str(YUNET_PATH.with_name("face_recognition_sface_2021dec_int8bq.onnx")))
+    with pytest.raises(ModelError, match=r"it has 30 inputs \(data\[1, 3, 112, 112\], .*\), not one \[1,3,H,W\] image"):
+        free_yunet_input_size(sface)  # as shipped: 29 stale weight inputs beside the image
+    with pytest.raises(ModelError, match=r"output fc1 \[1, 128\] is not one of YuNet's cls/obj/bbox/kps"):
+        free_yunet_input_size(fix_for_onnxruntime(sface))

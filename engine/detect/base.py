@@ -103,8 +103,11 @@ def letterbox(frame: Frame, size: tuple[int, int]) -> tuple[Frame, float, float]
     scale = min(width / w, height / h)
     new_w, new_h = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
     canvas = np.zeros((height, width, 3), dtype=np.uint8)
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    canvas[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=interpolation)
+    if (new_w, new_h) == (w, h):
+        canvas[:h, :w] = frame
+    else:
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        canvas[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=interpolation)
     return canvas, new_w / w, new_h / h
 
 
@@ -147,6 +150,9 @@ class OnnxDetector:
     default_input_size: ClassVar[tuple[int, int]] = (640, 640)
     #: input sizes must be multiples of this (the largest stride)
     size_multiple: ClassVar[int] = 32
+    #: the model reads black pixels as zeros, as its convolutions pad: a resizable model then gets
+    #: the letterbox cut to the frame's part (rounded up to ``size_multiple``), same faces, fewer pixels
+    black_is_padding: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -191,6 +197,13 @@ class OnnxDetector:
 
     # -- input size ---------------------------------------------------------------------------
 
+    @property
+    def resizable(self) -> bool:
+        """Whether the model takes inputs of any size (its input's height and width are dynamic),
+        so that :meth:`detect` can be asked for another ``input_size``."""
+        image = self.inputs[0]
+        return image.dim(2) is None and image.dim(3) is None
+
     def _resolve_input_size(self, asked: tuple[int, int] | None) -> tuple[int, int]:
         """The model's fixed (width, height), or the asked / default size for a dynamic model."""
         image = self.inputs[0]
@@ -210,10 +223,21 @@ class OnnxDetector:
 
     # -- detection ------------------------------------------------------------------------------
 
-    def detect(self, frame: Frame) -> list[Face]:
-        """Faces in ``frame`` (H×W×3 BGR uint8), best score first, in frame pixels."""
+    def detect(self, frame: Frame, *, input_size: int | Sequence[int] | None = None) -> list[Face]:
+        """Faces in ``frame`` (H×W×3 BGR uint8), best score first, in frame pixels.
+
+        ``input_size`` letterboxes this one frame to another (width, height) than the
+        detector's own; only a :attr:`resizable` model takes it (else :class:`ConfigError`).
+        """
         frame = as_bgr(frame)
-        canvas, sx, sy = letterbox(frame, self.input_size)
+        size = self.input_size
+        if input_size is not None:
+            size = self._resolve_input_size(_size_option(input_size, self.model_id))
+        canvas, sx, sy = letterbox(frame, size)
+        if self.black_is_padding and self.resizable:  # e.g. a 16:9 frame: 640×384 of the 640×640 canvas
+            m = self.size_multiple
+            h, w = frame.shape[:2]
+            canvas = canvas[:-(-round(h * sy) // m) * m, :-(-round(w * sx) // m) * m]
         blob = self._prepare(canvas)
         outputs = self.session.run(self.output_names, {self.input_name: blob})
         boxes, scores, landmarks = self._decode(dict(zip(self.output_names, outputs)), blob.shape[3], blob.shape[2])

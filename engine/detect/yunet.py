@@ -7,6 +7,12 @@ s = 8, 16, 32, with K = (H/s)·(W/s) cells, one anchor each, row-major.
 Per cell (col, row) at stride s: score = √(clip(cls)·clip(obj)); centre =
 ((col + dx)·s, (row + dy)·s); size = (e^dw·s, e^dh·s); landmark k = ((col + kx)·s,
 (row + ky)·s). Input: BGR float 0–255, letterboxed (pad right and bottom).
+
+The shipped file declares its input 640×640; the runtime declares it free
+(:func:`faceright.engine.models.input_size.free_yunet_input_size`), so ``input_size`` (and
+``detect(frame, input_size=…)``, used by landmark refinement) may then be any multiple of 32.
+A black pixel is a 0 here, as the convolutions pad, so a free model gets the letterbox cut to
+the frame's part: a 16:9 frame runs at 640×384 instead of 640×640, with the same faces.
 """
 from __future__ import annotations
 
@@ -46,6 +52,7 @@ class YuNet(OnnxDetector):
     )
     default_threshold: ClassVar[float] = 0.6
     default_nms_threshold: ClassVar[float] = 0.3
+    black_is_padding: ClassVar[bool] = True  # input is raw 0–255 BGR: a black pixel is a 0
 
     @classmethod
     def matches(cls, inputs: Iterable[Any], outputs: Iterable[Any]) -> bool:
