@@ -2,7 +2,9 @@
 
 ``FaceAnalyser`` is a loop over two backends (any objects that follow the
 :mod:`faceright.engine.backends` protocols); which models they wrap is the catalog's
-business, not this module's.
+business, not this module's. With ``refine`` (the default), the landmarks of faces the
+detector found on its shrunken input are refined on windows at the frame's own resolution
+(:mod:`faceright.engine.detect.refine`), for every detector family that runs at other sizes.
 """
 from __future__ import annotations
 
@@ -12,27 +14,40 @@ from typing import Sequence
 from faceright.errors import ConfigError, MultipleFacesError, NoFaceError
 
 from .backends import Detector, Recogniser, check_backend
+from .detect.refine import LandmarkRefiner, can_refine
 from .types import Face, Frame
 
 log = logging.getLogger(__name__)
 
 
 class FaceAnalyser:
-    """Finds faces and, when asked, gives each its identity vector."""
+    """Finds faces and, when asked, gives each its identity vector.
 
-    def __init__(self, detector: Detector, recogniser: Recogniser | None = None) -> None:
+    ``refine``: refine each face's box and landmarks on a window at the frame's resolution
+    (:class:`~faceright.engine.detect.refine.LandmarkRefiner`). A detector with a fixed input
+    size cannot run those windows; its faces are then used as found (logged at INFO).
+    """
+
+    def __init__(self, detector: Detector, recogniser: Recogniser | None = None, *, refine: bool = True) -> None:
         check_backend(detector, Detector)
         if recogniser is not None:
             check_backend(recogniser, Recogniser)
         self.detector = detector
         self.recogniser = recogniser
+        self.refiner: LandmarkRefiner | None = None
+        if refine and can_refine(detector):
+            self.refiner = LandmarkRefiner(detector)
+        elif refine:
+            log.info("landmarks not refined: %r cannot run at other input sizes", detector)
 
     def __repr__(self) -> str:
-        return f"FaceAnalyser({self.detector!r}, {self.recogniser!r})"
+        return f"FaceAnalyser({self.detector!r}, {self.recogniser!r}, refiner={self.refiner!r})"
 
     def faces(self, frame: Frame, *, embed: bool = False) -> list[Face]:
         """The faces in ``frame``, best score first; with ``embed``, each carries its embedding."""
         found = list(self.detector.detect(frame))
+        if self.refiner is not None and found:
+            found = self.refiner.refine(frame, found)
         if embed and found:
             found = self.embed(frame, found)
         return found

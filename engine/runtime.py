@@ -484,11 +484,15 @@ class Runtime:
         return self.load(self.model("recogniser", name if name is not None else self.settings.recogniser),
                          "recogniser", **options)
 
-    def analyser(self, detector: str | Path | None = None, recogniser: str | Path | None = None) -> Any:
-        """``FaceAnalyser(detector, recogniser)`` from the best (or named) models."""
+    def analyser(
+        self, detector: str | Path | None = None, recogniser: str | Path | None = None, *, refine: bool | None = None
+    ) -> Any:
+        """``FaceAnalyser(detector, recogniser)`` from the best (or named) models; landmarks refined
+        per ``refine``, else per the settings' ``refine_landmarks`` (on by default)."""
         from .analysis import FaceAnalyser
 
-        return FaceAnalyser(self.detector(detector), self.recogniser(recogniser))
+        refine = self.settings.refine_landmarks if refine is None else refine
+        return FaceAnalyser(self.detector(detector), self.recogniser(recogniser), refine=refine)
 
     def swapper(self, name_or_path: str | Path | None = None, **options: Any) -> Swapper:
         """A swap backend: the named model, else the configured or best installed one, else

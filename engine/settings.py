@@ -28,6 +28,7 @@ class EngineSettings:
     recogniser: str | None = None
     swapper: str | None = None           #: None = "classic" when no swap model is installed
     det_threshold: float = 0.6
+    refine_landmarks: bool = True        #: refine each face's landmarks on a window at the frame's resolution
 
     @property
     def models_folder(self) -> Path:

@@ -1,0 +1,154 @@
+"""Landmark refinement: the detector again, on a small window around each face, at the frame's resolution.
+
+A detector finds faces on the frame letterboxed to its input (640×640): a 1280-px photo shrinks
+2×, a 1080p frame 3×, so a 130-px face's five landmarks come from a 45–65 px face. On t1.jpg
+they drift up to ~10 px from what the same detector gives at the photo's own size, ~25 px at
+1080p, and a face rolled 20° reads as 2–5°; the swap then aligns donor and target wrongly.
+Running the detector on the whole frame at native size fixes that at several times the cost
+(1920×1088 is 5× the pixels of 640×640).
+
+:class:`LandmarkRefiner` keeps the cheap pass for *finding* faces and, per face, runs the same
+detector on a window ``margin`` × the face's box around it:
+
+- **at native resolution** for faces up to ``face_size`` px, the window's origin on the
+  detector's stride grid (a multiple of ``size_multiple`` frame pixels), so its cells and anchors
+  are those of a native-size pass over the whole frame and the landmarks are that pass's
+  (the window is only short of far context); larger faces are scaled down to ``face_size``;
+- **skipped** where the first pass already saw the face almost as finely (``min_gain``): frames
+  no larger than the detector's input, faces big enough there;
+- the face found in the window that overlaps the first pass's box best (IoU ≥ ``min_iou``)
+  gives the box and landmarks in frame pixels; its score stays the first pass's (that pass
+  decided which faces there are). Where the window finds none, the first pass's face stays.
+
+Detectors must take other input sizes (:class:`ResizableDetector`: SCRFD and RetinaFace exports
+are dynamic; the runtime declares YuNet's input free, see :mod:`faceright.engine.models.input_size`).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+from typing import Protocol, Sequence, runtime_checkable
+
+import cv2
+import numpy as np
+
+from faceright.errors import ConfigError
+
+from ..types import Face, Frame
+from .base import as_bgr
+from .nms import iou
+
+__all__ = ["LandmarkRefiner", "ResizableDetector"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class ResizableDetector(Protocol):
+    """A detector whose model runs at any input size (multiples of ``size_multiple``)."""
+
+    input_size: tuple[int, int]
+    size_multiple: int
+
+    @property
+    def resizable(self) -> bool: ...
+
+    def detect(self, frame: Frame, *, input_size: tuple[int, int] | None = None) -> list[Face]: ...
+
+
+def can_refine(detector: object) -> bool:
+    """Whether ``detector`` can run the refiner's windows (a resizable ONNX detector)."""
+    return isinstance(detector, ResizableDetector) and bool(detector.resizable)
+
+
+class LandmarkRefiner:
+    """Refines the boxes and landmarks a detector found, on windows around the faces (module docstring)."""
+
+    def __init__(
+        self,
+        detector: ResizableDetector,
+        *,
+        face_size: int = 256,
+        margin: float = 2.0,
+        min_gain: float = 1.25,
+        min_iou: float = 0.4,
+    ) -> None:
+        if not can_refine(detector):
+            raise ConfigError(
+                f"landmark refinement needs a detector that runs at any input size; {detector!r} has a fixed "
+                "input: load it through faceright's runtime, or turn refinement off ([engine] refine_landmarks = false)"
+            )
+        if face_size < 32 or margin < 1.0 or min_gain < 1.0 or not 0.0 < min_iou <= 1.0:
+            raise ConfigError(
+                f"landmark refinement: face_size ≥ 32, margin ≥ 1, min_gain ≥ 1 and 0 < min_iou ≤ 1 expected; "
+                f"got face_size {face_size}, margin {margin}, min_gain {min_gain}, min_iou {min_iou}"
+            )
+        self.detector = detector
+        self.face_size = int(face_size)
+        self.margin = float(margin)
+        self.min_gain = float(min_gain)
+        self.min_iou = float(min_iou)
+
+    def __repr__(self) -> str:
+        return f"LandmarkRefiner(faces to {self.face_size} px, window {self.margin:g}× the box)"
+
+    def refine(self, frame: Frame, faces: Sequence[Face]) -> list[Face]:
+        """``faces`` (as the detector found them in ``frame``), each with its box and landmarks refined."""
+        frame = as_bgr(frame)
+        height, width = frame.shape[:2]
+        in_w, in_h = self.detector.input_size
+        seen = min(in_w / width, in_h / height)  # the first pass's scale: input pixels per frame pixel
+        out, refined = [], 0
+        for face in faces:
+            better = self._refine_one(frame, face, seen)
+            refined += better is not face
+            out.append(better)
+        log.debug("refined %d of %d faces on windows (first pass at %.2f×)", refined, len(out), seen)
+        return out
+
+    def _scale(self, face: Face, seen: float) -> float | None:
+        """The window's scale for ``face`` (frame → window pixels), or None when refining gains nothing."""
+        side = float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
+        if not math.isfinite(side) or side <= 1.0:
+            return None
+        scale = min(1.0, self.face_size / side)
+        return scale if scale >= seen * self.min_gain else None
+
+    def _refine_one(self, frame: Frame, face: Face, seen: float) -> Face:
+        scale = self._scale(face, seen)
+        if scale is None:
+            return face
+        height, width = frame.shape[:2]
+        m = self.detector.size_multiple
+        x1, y1, x2, y2 = (float(v) for v in face.box)
+        half = self.margin * max(x2 - x1, y2 - y1) / 2
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        # origin on the stride grid (at native scale: multiples of m; scaled windows: as near as pixels allow)
+        grid = m / scale
+        ox = int(math.floor(max(0.0, cx - half) / grid) * grid)
+        oy = int(math.floor(max(0.0, cy - half) / grid) * grid)
+        ex, ey = min(width, math.ceil(cx + half)), min(height, math.ceil(cy + half))
+        if ex - ox < 2 or ey - oy < 2:
+            return face
+        window = frame[oy:ey, ox:ex]
+        if scale < 1.0:
+            size = (max(1, round((ex - ox) * scale)), max(1, round((ey - oy) * scale)))
+            window = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
+        wh, ww = window.shape[:2]
+        sx, sy = ww / (ex - ox), wh / (ey - oy)
+        side = -(-max(wh, ww) // m) * m  # square: few distinct input shapes for GPU providers to plan
+        canvas = np.zeros((side, side, 3), np.uint8)
+        canvas[:wh, :ww] = window
+        found = self.detector.detect(canvas, input_size=(side, side))
+        if not found:
+            return face
+        unscale = np.array([sx, sy], np.float64)
+        origin = np.array([ox, oy], np.float64)
+        boxes = np.stack([(np.asarray(f.box, np.float64).reshape(2, 2) / unscale + origin).reshape(4) for f in found])
+        overlaps = iou(np.asarray(face.box, np.float64), boxes)
+        best = int(np.argmax(overlaps))
+        if overlaps[best] < self.min_iou:
+            return face
+        points = np.asarray(found[best].landmarks, np.float64) / unscale + origin
+        return replace(face, box=boxes[best].astype(np.float32), landmarks=points.astype(np.float32))
