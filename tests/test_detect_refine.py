@@ -9,8 +9,8 @@ its landmarks move by up to ~9 px (astronaut: ~6 px), since neighbouring anchors
 0.01 of each other and each regresses its own points; so agreement is measured as the mean
 point distance per face, and the roll angle, and compared with the unrefined 640 pass. Measured
 when written (refined / 640 pass, mean px over all points; worst face's mean; worst point):
-t1.jpg 1.19 / 5.70 (3.11 / 9.22; 4.45 / 11.89), roll within 2.0° / 17.4°; t1 at 1080p 0.20 /
-10.29 (0.55 / 19.01; 0.65 / 24.72), roll within 0.2° / 20.1°. astronaut.png and grace_hopper.jpg
+t1.jpg 0.81 / 5.70 (1.59 / 9.22; 2.22 / 11.89), roll within 1.7° / 17.4°; t1 at 1080p 0.19 /
+10.29 (0.70 / 19.01; 0.97 / 24.72), roll within 0.1° / 20.1°. astronaut.png and grace_hopper.jpg
 are no larger than the 640 input, so the first pass already sees them at 1.25× and 1.07×
 their size and refinement leaves them as found: 3.64 and 2.46 px from native (worst point 5.64,
 3.09), which is the model's own spread between scales.
@@ -118,7 +118,7 @@ def test_on_t1_the_landmarks_are_those_of_yunet_at_the_photo_own_size(analyser, 
     assert len(refined) == len(plain) == len(reference) == 6
     for against in (reference, opencv_native(t1)):
         near, far = distances(refined, against), distances(plain, against)
-        assert near.mean() <= 2.0 and near.mean(axis=1).max() <= 3.5 and near.max() <= 5.0, near.round(1)
+        assert near.mean() <= 1.5 and near.mean(axis=1).max() <= 2.5 and near.max() <= 3.5, near.round(1)
         assert far.mean() >= 4.0 and far.mean() >= 3 * near.mean(), far.round(1)  # the 640 pass is worse
     assert roll_errors(refined, reference).max() <= 3.0
     assert roll_errors(plain, reference).max() >= 10.0  # a face rolled ~20° reads as a few degrees
@@ -133,7 +133,7 @@ def test_a_1080p_frame_gets_the_same_precision(analyser, unrefined, t1_1080p):
         assert near.mean() <= 1.0 and near.max() <= 2.0, near.round(1)
         assert far.mean() >= 6.0 and far.max() >= 15.0, far.round(1)
     assert roll_errors(refined, reference).max() <= 1.0
-    assert roll_errors(plain, reference).max() >= 10.0
+    assert roll_errors(plain, reference).max() >= 10.0  # the 640 pass reads a face rolled ~27° as ~3°
 
 
 @pytest.mark.parametrize("image", ["astronaut", "grace_hopper"])

@@ -12,8 +12,8 @@ faces, 7 · 6 = 42.
 A pair passes when the output face is at least 0.40 similar to the donor, at least 0.25 more
 than the plate face was, and closer to the donor than to the plate face. Measured when written
 (``python tests/swap_identity.py`` prints the table): the classic swap passes 42/42 (100 %),
-mean similarity to the donor 0.593, mean gain +0.501 (min +0.258, max +0.699); the recolour
-control 0/42 (mean gain −0.004), the blur control 0/42 (mean gain −0.010). Without landmark
+mean similarity to the donor 0.607, mean gain +0.511 (min +0.288, max +0.683); the recolour
+control 0/42 (mean gain −0.007), the blur control 0/42 (mean gain −0.011). Without landmark
 refinement (``--no-refine``) the same harness gives 38/42 (90 %), mean gain +0.453: the four
 pairs with t1#4 as donor fail (gain +0.11 to +0.14).
 """

@@ -8,12 +8,13 @@ Running the detector on the whole frame at native size fixes that at several tim
 (1920×1088 is 5× the pixels of 640×640).
 
 :class:`LandmarkRefiner` keeps the cheap pass for *finding* faces and, per face, runs the same
-detector on a window ``margin`` × the face's box around it:
+detector on a square window around it, at least ``margin`` × the face's box on a side:
 
 - **at native resolution** for faces up to ``face_size`` px, the window's origin on the
-  detector's stride grid (a multiple of ``size_multiple`` frame pixels), so its cells and anchors
-  are those of a native-size pass over the whole frame and the landmarks are that pass's
-  (the window is only short of far context); larger faces are scaled down to ``face_size``;
+  detector's stride grid (a multiple of ``size_multiple`` frame pixels) and its side a
+  multiple of it, filled with the frame as far as the frame goes, so its cells and anchors are
+  those of a native-size pass over the whole frame and the landmarks are that pass's (the
+  window is only short of far context); larger faces are scaled down to ``face_size``;
 - **skipped** where the first pass already saw the face almost as finely (``min_gain``): frames
   no larger than the detector's input, faces big enough there;
 - the face found in the window that overlaps the first pass's box best (IoU ≥ ``min_iou``)
@@ -128,16 +129,17 @@ class LandmarkRefiner:
         grid = m / scale
         ox = int(math.floor(max(0.0, cx - half) / grid) * grid)
         oy = int(math.floor(max(0.0, cy - half) / grid) * grid)
-        ex, ey = min(width, math.ceil(cx + half)), min(height, math.ceil(cy + half))
+        # a square input (few distinct shapes for GPU providers to plan), filled with the frame as far as it goes
+        side = math.ceil(max(cx + half - ox, cy + half - oy) * scale / m) * m
+        ex, ey = min(width, ox + math.ceil(side / scale)), min(height, oy + math.ceil(side / scale))
         if ex - ox < 2 or ey - oy < 2:
             return face
         window = frame[oy:ey, ox:ex]
         if scale < 1.0:
-            size = (max(1, round((ex - ox) * scale)), max(1, round((ey - oy) * scale)))
+            size = (min(side, max(1, round((ex - ox) * scale))), min(side, max(1, round((ey - oy) * scale))))
             window = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
         wh, ww = window.shape[:2]
         sx, sy = ww / (ex - ox), wh / (ey - oy)
-        side = -(-max(wh, ww) // m) * m  # square: few distinct input shapes for GPU providers to plan
         canvas = np.zeros((side, side, 3), np.uint8)
         canvas[:wh, :ww] = window
         found = self.detector.detect(canvas, input_size=(side, side))
