@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, Sequence, runtime_checkable
 
 import cv2
@@ -61,6 +61,18 @@ class ResizableDetector(Protocol):
 def can_refine(detector: object) -> bool:
     """Whether ``detector`` can run the refiner's windows (a resizable ONNX detector)."""
     return isinstance(detector, ResizableDetector) and bool(detector.resizable)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A square of the frame to detect in: ``[x0, x0 + span)`` × ``[y0, y0 + span)`` frame pixels
+    (black where it runs past the frame), resized by ``scale`` to ``side`` × ``side`` input pixels."""
+
+    x0: int
+    y0: int
+    span: int
+    side: int
+    scale: float
 
 
 class LandmarkRefiner:
@@ -100,12 +112,16 @@ class LandmarkRefiner:
         height, width = frame.shape[:2]
         in_w, in_h = self.detector.input_size
         seen = min(in_w / width, in_h / height)  # the first pass's scale: input pixels per frame pixel
-        out, refined = [], 0
+        out, windows = [], 0
         for face in faces:
-            better = self._refine_one(frame, face, seen)
-            refined += better is not face
-            out.append(better)
-        log.debug("refined %d of %d faces on windows (first pass at %.2f×)", refined, len(out), seen)
+            scale = self._scale(face, seen)
+            if scale is None:
+                out.append(face)
+                continue
+            out.append(self._match(face, self._detect(frame, self._window(face, scale))))
+            windows += 1
+        refined = sum(a is not b for a, b in zip(out, faces, strict=True))
+        log.debug("refined %d of %d faces on %d windows (first pass at %.2f×)", refined, len(out), windows, seen)
         return out
 
     def _scale(self, face: Face, seen: float) -> float | None:
@@ -116,41 +132,49 @@ class LandmarkRefiner:
         scale = min(1.0, self.face_size / side)
         return scale if scale >= seen * self.min_gain else None
 
-    def _refine_one(self, frame: Frame, face: Face, seen: float) -> Face:
-        scale = self._scale(face, seen)
-        if scale is None:
-            return face
-        height, width = frame.shape[:2]
+    def _window(self, face: Face, scale: float) -> _Window:
+        """A square window around ``face``: at least ``margin`` × its box, origin on the stride grid
+        (at native scale: multiples of m; scaled windows: as near as pixels allow), side a multiple of m."""
         m = self.detector.size_multiple
         x1, y1, x2, y2 = (float(v) for v in face.box)
         half = self.margin * max(x2 - x1, y2 - y1) / 2
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        # origin on the stride grid (at native scale: multiples of m; scaled windows: as near as pixels allow)
         grid = m / scale
         ox = int(math.floor(max(0.0, cx - half) / grid) * grid)
         oy = int(math.floor(max(0.0, cy - half) / grid) * grid)
-        # a square input (few distinct shapes for GPU providers to plan), filled with the frame as far as it goes
-        side = math.ceil(max(cx + half - ox, cy + half - oy) * scale / m) * m
-        ex, ey = min(width, ox + math.ceil(side / scale)), min(height, oy + math.ceil(side / scale))
-        if ex - ox < 2 or ey - oy < 2:
-            return face
-        window = frame[oy:ey, ox:ex]
-        if scale < 1.0:
-            size = (min(side, max(1, round((ex - ox) * scale))), min(side, max(1, round((ey - oy) * scale))))
-            window = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
-        wh, ww = window.shape[:2]
-        sx, sy = ww / (ex - ox), wh / (ey - oy)
+        side = math.ceil(max(cx + half - ox, cy + half - oy) * scale / m) * m  # input pixels
+        return _Window(ox, oy, math.ceil(side / scale), side, scale)
+
+    def _detect(self, frame: Frame, window: _Window) -> list[Face]:
+        """The detector on ``window`` (filled with the frame as far as it goes), faces in frame pixels."""
+        height, width = frame.shape[:2]
+        ex, ey = min(width, window.x0 + window.span), min(height, window.y0 + window.span)
+        if ex - window.x0 < 2 or ey - window.y0 < 2:
+            return []
+        side = window.side
+        pixels = frame[window.y0:ey, window.x0:ex]
+        if window.scale < 1.0:
+            size = (min(side, max(1, round((ex - window.x0) * window.scale))),
+                    min(side, max(1, round((ey - window.y0) * window.scale))))
+            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
         canvas = np.zeros((side, side, 3), np.uint8)
-        canvas[:wh, :ww] = window
-        found = self.detector.detect(canvas, input_size=(side, side))
+        canvas[:pixels.shape[0], :pixels.shape[1]] = pixels
+        unscale = np.array([pixels.shape[1] / (ex - window.x0), pixels.shape[0] / (ey - window.y0)], np.float64)
+        origin = np.array([window.x0, window.y0], np.float64)
+        return [
+            replace(f, box=((np.asarray(f.box, np.float64).reshape(2, 2) / unscale + origin).reshape(4)),
+                    landmarks=np.asarray(f.landmarks, np.float64) / unscale + origin)
+            for f in self.detector.detect(canvas, input_size=(side, side))
+        ]
+
+    def _match(self, face: Face, found: Sequence[Face]) -> Face:
+        """``face`` with the box and landmarks of the found face overlapping it best, if enough."""
         if not found:
             return face
-        unscale = np.array([sx, sy], np.float64)
-        origin = np.array([ox, oy], np.float64)
-        boxes = np.stack([(np.asarray(f.box, np.float64).reshape(2, 2) / unscale + origin).reshape(4) for f in found])
-        overlaps = iou(np.asarray(face.box, np.float64), boxes)
+        overlaps = iou(np.asarray(face.box, np.float64), np.stack([f.box for f in found]))
         best = int(np.argmax(overlaps))
         if overlaps[best] < self.min_iou:
             return face
-        points = np.asarray(found[best].landmarks, np.float64) / unscale + origin
-        return replace(face, box=boxes[best].astype(np.float32), landmarks=points.astype(np.float32))
+        return replace(face, box=np.asarray(found[best].box, np.float32),
+                       landmarks=np.asarray(found[best].landmarks, np.float32))
+
