@@ -67,11 +67,20 @@ def main() -> None:
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--backend", default="classic")
     parser.add_argument("--providers", default=None)
+    parser.add_argument("--preset", default=None, help="libx264 preset of the output (default: the writer's)")
+    parser.add_argument("--fast-color", action="store_true",
+                        help="swscale's fast YUV↔BGR conversion on decode and encode (less exact)")
+    parser.add_argument("--keyframe-interval", type=int, default=None,
+                        help="whole-frame detection every N frames (1: every frame)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     providers = tuple(args.providers.split(",")) if args.providers else None
-    runtime = Runtime(engine_settings(providers=providers))
+    runtime = Runtime(engine_settings(providers=providers, keyframe_interval=args.keyframe_interval))
+    writer_options = {"preset": args.preset} if args.preset else {}
+    if args.fast_color:
+        writer_options["accurate_color"] = False
+    reader_options = {"accurate_color": False} if args.fast_color else {}
     timer = TimedRuns()
     analyser = runtime.analyser()
     swapper = runtime.swapper(args.backend)
@@ -97,7 +106,8 @@ def main() -> None:
 
         SwapPipeline.run = marked_run
         result = swap_clip(SwapRequest(plate=files.plate, donor=files.donor, output=files.output, overwrite=True,
-                                       labels=labels), runtime)
+                                       labels=labels, writer_options=writer_options,
+                                       reader_options=reader_options), runtime)
         SwapPipeline.run = real_run
         wall = result.stats.seconds
         timer.calls = timer.calls[start["calls"]:]
@@ -108,6 +118,7 @@ def main() -> None:
         "providers": [p for p, _ in runtime.providers()],
         "size": f"{width}x{height}", "frames": stats.frames, "faces_swapped": stats.faces_swapped,
         "backend": result.swapper,
+        "encoder": writer_options or "writer defaults (libx264 veryfast crf 18, accurate colour)",
         "pipeline_seconds": round(wall, 3), "fps": round(stats.frames / wall, 2),
         "ort_calls": len(timer.calls),
         "ort_seconds_inside_pipeline": round(timer.seconds, 3),

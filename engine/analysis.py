@@ -87,3 +87,40 @@ class FaceAnalyser:
             log.debug("%d faces in the %s; taking the largest", len(found), what)
         face = max(found, key=lambda f: f.area)
         return self.embed(image, [face])[0] if self.recogniser is not None else face
+
+
+class ClipFaceFinder:
+    """Faces of consecutive video frames, found cheaply by following them between key frames.
+
+    On a key frame (the first, every ``keyframe_interval`` frames, and whenever a followed face
+    is lost) the analyser runs its whole-frame pass (with refinement and, when asked, the
+    embeddings). On the frames between, each face of the previous frame is looked for only in a
+    window around it (:meth:`LandmarkRefiner.follow`): one small detector run per face instead of
+    a whole-frame pass plus refinement, with the same native-resolution landmarks. Faces found
+    that way carry no embedding, so an identity rule decides on key frames and the target
+    tracker follows the chosen face by overlap in between. New faces entering the picture are
+    found at the next key frame. Stateful: one object per clip, frames in order.
+    """
+
+    def __init__(self, analyser: FaceAnalyser, *, keyframe_interval: int = 12) -> None:
+        if keyframe_interval < 1:
+            raise ConfigError(f"keyframe_interval must be at least 1, got {keyframe_interval}")
+        self.analyser = analyser
+        self.keyframe_interval = int(keyframe_interval)
+        self._previous: list[Face] = []
+        self._since_key = 0
+        self.key_frames = 0
+
+    def faces(self, frame: Frame, *, embed: bool = False) -> list[Face]:
+        refiner = self.analyser.refiner
+        if refiner is not None and self._previous and self._since_key < self.keyframe_interval - 1:
+            followed = refiner.follow(frame, self._previous)
+            if followed is not None:
+                self._previous = followed
+                self._since_key += 1
+                return followed
+        found = self.analyser.faces(frame, embed=embed)
+        self._previous = found
+        self._since_key = 0
+        self.key_frames += 1
+        return found

@@ -29,6 +29,7 @@ class EngineSettings:
     swapper: str | None = None           #: None = "classic" when no swap model is installed
     det_threshold: float = 0.6
     refine_landmarks: bool = True        #: refine each face's landmarks on a window at the frame's resolution
+    keyframe_interval: int = 12          #: video: whole-frame detection every N frames, faces followed between
 
     @property
     def models_folder(self) -> Path:

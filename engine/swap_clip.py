@@ -28,6 +28,7 @@ from faceright.labels.verify import LabelReport, verify_file
 from faceright.labels.visible import VisibleLabel
 
 from .media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
+from .analysis import ClipFaceFinder
 from .pipeline import PipelineStats, SwapPipeline
 from .progress import ProgressCallback
 from .runtime import Runtime
@@ -57,7 +58,8 @@ class SwapRequest:
     deliverable: bool = False            #: a deliverable also carries the visible label (burned in)
     overwrite: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)   #: more container metadata for the output
-    writer_options: Mapping[str, Any] = field(default_factory=dict)
+    writer_options: Mapping[str, Any] = field(default_factory=dict)   #: e.g. preset, crf, codec, accurate_color
+    reader_options: Mapping[str, Any] = field(default_factory=dict)   #: e.g. accurate_color, threads
 
     def __post_init__(self) -> None:
         for name in ("plate", "donor", "output", "target"):
@@ -97,11 +99,12 @@ def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallb
     selection = _selection(request, analyser, donor_face)
     swapper = runtime.swapper(request.swapper)
     donor_face = _donor_identity(swapper, runtime, donor_image, donor_face)
+    finder = ClipFaceFinder(analyser, keyframe_interval=runtime.settings.keyframe_interval)
     pipeline = SwapPipeline(
-        analyser.faces, swapper, Donor(donor_image, donor_face), selection,
+        finder.faces, swapper, Donor(donor_image, donor_face), selection,
         queue_size=runtime.settings.queue_size, batch_size=runtime.settings.batch_size,
     )
-    with open_source(request.plate, request.frames, rate=request.rate) as source:
+    with open_source(request.plate, request.frames, rate=request.rate, **dict(request.reader_options)) as source:
         span = source.range
         rate = float(source.info.rate)
         with open_sink(request.output, like=source.info, frames=span, metadata=metadata,

@@ -244,3 +244,13 @@ def test_a_studio_without_a_configured_label_cannot_swap(tmp_path, plate, grace_
     err = capsys.readouterr().err
     assert code == 2 and "provider_code" in err
     assert not (tmp_path / "o.mov").exists()
+
+
+def test_the_encoder_preset_and_quality_reach_the_writer(tmp_path, plate, grace_hopper_path):
+    sizes = {}
+    for crf in (10, 40):
+        out = tmp_path / f"crf{crf}.mp4"
+        assert main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                     "--frames", "0-11", "--preset", "ultrafast", "--crf", str(crf), "--no-progress"]) == 0
+        sizes[crf] = out.stat().st_size
+    assert sizes[10] > 3 * sizes[40]

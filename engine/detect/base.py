@@ -95,6 +95,31 @@ def as_bgr(frame: Frame) -> Frame:
     raise ValueError(f"frames must be H×W×3 BGR, got shape {frame.shape}")
 
 
+def shrink(image: Frame, size: tuple[int, int]) -> Frame:
+    """``image`` resized down to ``size`` = (width, height), area-averaged, fast at any ratio.
+
+    OpenCV's INTER_AREA is fast only for whole-number ratios (0.2 ms for 1000→500 px, 6 ms for
+    1000→512). So: average whole kx×ky blocks first (the border replicated up to a multiple),
+    then a bilinear warp for the remaining ratio below 2 on each axis, mapped so that output
+    pixel centres land where a direct resize puts them.
+    """
+    width, height = size
+    h, w = image.shape[:2]
+    kx, ky = max(1, w // width), max(1, h // height)
+    if kx == 1 and ky == 1:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    pw, ph = -(-w // kx) * kx, -(-h // ky) * ky
+    if (pw, ph) != (w, h):
+        image = cv2.copyMakeBorder(image, 0, ph - h, 0, pw - w, cv2.BORDER_REPLICATE)
+    blocks = cv2.resize(image, (pw // kx, ph // ky), interpolation=cv2.INTER_AREA)
+    if blocks.shape[1] == width and blocks.shape[0] == height:
+        return blocks
+    ax, ay = w / (width * kx), h / (height * ky)   # output pixel → block pixel
+    matrix = np.array([[ax, 0.0, 0.5 * ax - 0.5], [0.0, ay, 0.5 * ay - 0.5]])
+    return cv2.warpAffine(blocks, matrix, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def letterbox(frame: Frame, size: tuple[int, int]) -> tuple[Frame, float, float]:
     """Resize ``frame`` to fit ``size`` = (width, height) keeping its aspect, pad right and bottom
     with black. Returns the canvas and the x and y scales (canvas pixels per frame pixel)."""
@@ -106,8 +131,8 @@ def letterbox(frame: Frame, size: tuple[int, int]) -> tuple[Frame, float, float]
     if (new_w, new_h) == (w, h):
         canvas[:h, :w] = frame
     else:
-        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-        canvas[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=interpolation)
+        canvas[:new_h, :new_w] = (shrink(frame, (new_w, new_h)) if scale < 1.0
+                                  else cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR))
     return canvas, new_w / w, new_h / h
 
 

@@ -31,13 +31,12 @@ import math
 from dataclasses import dataclass, replace
 from typing import Protocol, Sequence, runtime_checkable
 
-import cv2
 import numpy as np
 
 from faceright.errors import ConfigError
 
 from ..types import Face, Frame
-from .base import as_bgr
+from .base import as_bgr, shrink
 from .nms import iou
 
 __all__ = ["LandmarkRefiner", "ResizableDetector"]
@@ -124,6 +123,32 @@ class LandmarkRefiner:
         log.debug("refined %d of %d faces on %d windows (first pass at %.2f×)", refined, len(out), windows, seen)
         return out
 
+    def follow(self, frame: Frame, faces: Sequence[Face], *, min_iou: float = 0.3) -> list[Face] | None:
+        """``faces`` of the previous video frame, found again in ``frame`` on their windows alone.
+
+        No whole-frame pass: each face is looked for in its own window (``margin`` × its box, so
+        it may move by about half its size between frames) and comes back with this frame's box
+        and landmarks and score. None when any face is not found again (it left, turned away or
+        moved too far): the caller then runs a whole-frame pass.
+        """
+        frame = as_bgr(frame)
+        out = []
+        for face in faces:
+            side = float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
+            if not math.isfinite(side) or side <= 1.0:
+                return None
+            found = self._detect(frame, self._window(face, min(1.0, self.face_size / side)))
+            if not found:
+                return None
+            overlaps = iou(np.asarray(face.box, np.float64), np.stack([f.box for f in found]))
+            best = int(np.argmax(overlaps))
+            if overlaps[best] < min_iou:
+                return None
+            hit = found[best]
+            out.append(replace(face, box=np.asarray(hit.box, np.float32), score=float(hit.score),
+                               landmarks=np.asarray(hit.landmarks, np.float32), embedding=None))
+        return out
+
     def _scale(self, face: Face, seen: float) -> float | None:
         """The window's scale for ``face`` (frame → window pixels), or None when refining gains nothing."""
         side = float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
@@ -156,7 +181,7 @@ class LandmarkRefiner:
         if window.scale < 1.0:
             size = (min(side, max(1, round((ex - window.x0) * window.scale))),
                     min(side, max(1, round((ey - window.y0) * window.scale))))
-            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            pixels = shrink(pixels, size)
         canvas = np.zeros((side, side, 3), np.uint8)
         canvas[:pixels.shape[0], :pixels.shape[1]] = pixels
         unscale = np.array([pixels.shape[1] / (ex - window.x0), pixels.shape[0] / (ey - window.y0)], np.float64)
