@@ -129,7 +129,7 @@ def test_labelling_an_image_with_xmp_merges_instead_of_overwriting(settings, tmp
 
 
 def test_exr_label_is_a_header_attribute(settings, tmp_path):
-    oiio = pytest.importorskip("OpenImageIO", reason="EXR labelling needs OpenImageIO (not a faceright dependency)")
+    oiio = pytest.importorskip("OpenImageIO", reason="EXR labelling needs the optional exr extra (openimageio), part of faceright[test]")
     import numpy as np
 
     src = tmp_path / "plate.exr"
