@@ -21,12 +21,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
-from .models.errors import ModelNotFoundError
+from faceright.errors import ConfigError
 from faceright.labels.aigc import aigc_metadata
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import LabelReport, verify_file
 from faceright.labels.visible import VisibleLabel
 
+from .models.errors import ModelNotFoundError
 from .media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
 from .analysis import ClipFaceFinder
 from .pipeline import PipelineStats, SwapPipeline
@@ -169,7 +170,7 @@ def _selection(request: SwapRequest, analyser: Any, donor_face: Face) -> Selecti
     if rule != "reference":
         return Selection(rule=rule)
     if request.target is None:
-        raise ValueError("the 'reference' selection needs a target reference image (--target)")
+        raise ConfigError("the 'reference' selection needs a target reference image (--target)")
     target_face = analyser.one_face(read_image(request.target), what=f"target reference image {request.target}")
     similarity = cosine(target_face.embedding, donor_face.embedding)
     if similarity > 0.6:
