@@ -26,7 +26,7 @@ import numpy as np
 
 from faceright.errors import ConfigError, NoFaceError
 
-from ..align import estimate_norm
+from ..align import estimate_norm, norm_crop
 from ..types import Donor, Face, Frame, Patch
 from .colour import LabStats, apply_lab_transfer, lab_stats, region
 from .masks import INNER_FACE, FaceEllipse, inner_face_mask
@@ -107,9 +107,7 @@ class ClassicSwapper:
                 f"the donor face is turned too far to swap in 2-D ({', '.join(violations)}; {pose}): "
                 "use a photo where the donor looks into the camera"
             )
-        matrix = estimate_norm(donor.face.landmarks, self.size)
-        crop = cv2.warpAffine(donor.image, matrix, (self.size, self.size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        crop, _ = norm_crop(donor.image, donor.face.landmarks, self.size)
         lab = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB)
         for array in (crop, lab):
             array.setflags(write=False)
@@ -145,13 +143,11 @@ class ClassicSwapper:
         return prepared
 
     def _patch(self, frame: Frame, target: Face, donor: ClassicDonor) -> Patch:
-        size = self.size
-        matrix = estimate_norm(target.landmarks, size)
         if self.colour:
-            plate = cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REPLICATE)
+            plate, matrix = norm_crop(frame, target.landmarks, self.size)
             plate_stats = lab_stats(cv2.cvtColor(plate, cv2.COLOR_BGR2LAB), self._region)
             crop = apply_lab_transfer(donor.lab, donor.stats, plate_stats)
         else:
+            matrix = estimate_norm(target.landmarks, self.size)
             crop = donor.crop
         return Patch(crop=crop, matrix=matrix, mask=self.mask)
