@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
+import numpy as np
+
+from .detect.nms import iou as _iou_many
 from .types import Box, Embedding, Face, cosine
 
 SelectRule = Literal["reference", "largest", "all"]
@@ -18,14 +21,8 @@ SELECT_RULES: tuple[SelectRule, ...] = ("reference", "largest", "all")
 
 
 def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two (x1, y1, x2, y2) boxes."""
-    ax1, ay1, ax2, ay2 = (float(v) for v in a)
-    bx1, by1, bx2, by2 = (float(v) for v in b)
-    iw = max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    ih = max(0.0, min(ay2, by2) - max(ay1, by1))
-    inter = iw * ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
+    """Intersection over union of two (x1, y1, x2, y2) boxes (NMS's :func:`~.detect.nms.iou`, for one pair)."""
+    return float(_iou_many(a, np.asarray(b))[0])
 
 
 @dataclass(frozen=True)
