@@ -134,28 +134,27 @@ class LandmarkRefiner:
         frame = as_bgr(frame)
         out = []
         for face in faces:
-            side = float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
-            if not math.isfinite(side) or side <= 1.0:
+            scale = self._native_scale(face)
+            if scale is None:
                 return None
-            found = self._detect(frame, self._window(face, min(1.0, self.face_size / side)))
-            if not found:
+            hit = _best_overlap(face, self._detect(frame, self._window(face, scale)), min_iou)
+            if hit is None:
                 return None
-            overlaps = iou(np.asarray(face.box, np.float64), np.stack([f.box for f in found]))
-            best = int(np.argmax(overlaps))
-            if overlaps[best] < min_iou:
-                return None
-            hit = found[best]
             out.append(replace(face, box=np.asarray(hit.box, np.float32), score=float(hit.score),
                                landmarks=np.asarray(hit.landmarks, np.float32), embedding=None))
         return out
 
-    def _scale(self, face: Face, seen: float) -> float | None:
-        """The window's scale for ``face`` (frame → window pixels), or None when refining gains nothing."""
+    def _native_scale(self, face: Face) -> float | None:
+        """frame → window pixels for ``face``: native, or down to ``face_size``; None for a degenerate box."""
         side = float(max(face.box[2] - face.box[0], face.box[3] - face.box[1]))
         if not math.isfinite(side) or side <= 1.0:
             return None
-        scale = min(1.0, self.face_size / side)
-        return scale if scale >= seen * self.min_gain else None
+        return min(1.0, self.face_size / side)
+
+    def _scale(self, face: Face, seen: float) -> float | None:
+        """The window's scale for ``face`` (frame → window pixels), or None when refining gains nothing."""
+        scale = self._native_scale(face)
+        return scale if scale is not None and scale >= seen * self.min_gain else None
 
     def _window(self, face: Face, scale: float) -> _Window:
         """A square window around ``face``: at least ``margin`` × its box, origin on the stride grid
@@ -194,12 +193,16 @@ class LandmarkRefiner:
 
     def _match(self, face: Face, found: Sequence[Face]) -> Face:
         """``face`` with the box and landmarks of the found face overlapping it best, if enough."""
-        if not found:
+        hit = _best_overlap(face, found, self.min_iou)
+        if hit is None:
             return face
-        overlaps = iou(np.asarray(face.box, np.float64), np.stack([f.box for f in found]))
-        best = int(np.argmax(overlaps))
-        if overlaps[best] < self.min_iou:
-            return face
-        return replace(face, box=np.asarray(found[best].box, np.float32),
-                       landmarks=np.asarray(found[best].landmarks, np.float32))
+        return replace(face, box=np.asarray(hit.box, np.float32), landmarks=np.asarray(hit.landmarks, np.float32))
 
+
+def _best_overlap(face: Face, found: Sequence[Face], min_iou: float) -> Face | None:
+    """The face of ``found`` that overlaps ``face``'s box most, if by at least ``min_iou``."""
+    if not found:
+        return None
+    overlaps = iou(np.asarray(face.box, np.float64), np.stack([f.box for f in found]))
+    best = int(np.argmax(overlaps))
+    return found[best] if overlaps[best] >= min_iou else None
