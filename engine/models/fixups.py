@@ -22,6 +22,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .signature import consumed_names
+
 log = logging.getLogger(__name__)
 
 __all__ = ["fix_for_onnxruntime", "dequantize"]
@@ -79,20 +81,6 @@ def _attributes(node: onnx.NodeProto) -> dict[str, object]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _consumed_names(graph: onnx.GraphProto) -> set[str]:
-    """Every tensor name a node of ``graph`` (or of its subgraphs) reads."""
-    names: set[str] = set()
-    for node in graph.node:
-        names.update(n for n in node.input if n)
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                names |= _consumed_names(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    names |= _consumed_names(sub)
-    return names
-
-
 def _fold_dequantize(graph: onnx.GraphProto) -> int:
     initializers = {t.name: t for t in graph.initializer}
     kept: list[onnx.NodeProto] = []
@@ -128,7 +116,7 @@ def fix_for_onnxruntime(model: onnx.ModelProto) -> onnx.ModelProto:
 
     folded = _fold_dequantize(graph)
 
-    consumed = _consumed_names(graph)
+    consumed = consumed_names(graph)
     outputs = {o.name for o in graph.output}
     used = consumed | outputs
 

@@ -19,7 +19,7 @@ from onnx import helper
 
 from .errors import ModelFileCorruptError
 
-__all__ = ["Dim", "Signature", "TensorSpec", "read_model", "read_signature", "signature_of"]
+__all__ = ["Dim", "Signature", "TensorSpec", "consumed_names", "read_model", "read_signature", "signature_of"]
 
 Dim = int | str | None   #: a fixed size, a symbolic name ("batch"), or None (unnamed dynamic)
 
@@ -90,14 +90,15 @@ def _value_spec(value: onnx.ValueInfoProto) -> TensorSpec:
     return TensorSpec(value.name, tuple(dims), _dtype_name(tensor.elem_type))
 
 
-def _read_names(graph: onnx.GraphProto) -> set[str]:
+def consumed_names(graph: onnx.GraphProto) -> set[str]:
+    """Every tensor name a node of ``graph`` (or of its subgraphs) reads."""
     names: set[str] = set()
     for node in graph.node:
         names.update(n for n in node.input if n)
         for attr in node.attribute:
             subgraphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
             for sub in subgraphs:
-                names |= _read_names(sub)
+                names |= consumed_names(sub)
     return names
 
 
@@ -154,7 +155,7 @@ def signature_of(model: onnx.ModelProto) -> Signature:
         TensorSpec(t.name, tuple(int(d) for d in t.dims), _dtype_name(t.data_type)) for t in graph.initializer
     )
     init_names = {t.name for t in initializers}
-    read = _read_names(graph) | {o.name for o in graph.output}
+    read = consumed_names(graph) | {o.name for o in graph.output}
     inputs, stale = [], []
     for value in graph.input:
         if value.name in init_names:
