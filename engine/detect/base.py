@@ -68,6 +68,16 @@ def _dim(d: Any) -> Dim:
     return d if isinstance(d, str) else None
 
 
+def single_image_input(inputs: Sequence[Port]) -> bool:
+    """One image input ``[N,3,H,W]`` (channels 3 or dynamic): what every detector and recogniser takes."""
+    return len(inputs) == 1 and inputs[0].rank == 4 and inputs[0].dim(1) in (3, None)
+
+
+def no_candidates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``_decode`` returns when nothing passes the threshold: no boxes, scores or landmarks."""
+    return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+
+
 def describe(inputs: Sequence[Port], outputs: Sequence[Port]) -> str:
     return f"inputs {', '.join(map(str, inputs)) or 'none'} → outputs {', '.join(map(str, outputs)) or 'none'}"
 

@@ -16,7 +16,7 @@ import numpy as np
 from faceright.errors import ModelError
 
 from ..types import Frame
-from .base import OnnxDetector, Port, ports, stride_grid
+from .base import OnnxDetector, Port, ports, single_image_input, stride_grid
 
 STRIDES = (8, 16, 32)
 ANCHOR_SIZES = ((16, 32), (64, 128), (256, 512))
@@ -72,9 +72,7 @@ class RetinaFace(OnnxDetector):
     @classmethod
     def matches(cls, inputs: Iterable[Any], outputs: Iterable[Any]) -> bool:
         inputs, outputs = ports(inputs), ports(outputs)
-        if len(inputs) != 1 or inputs[0].rank != 4 or inputs[0].dim(1) not in (3, None):
-            return False
-        return _by_last_axis(outputs) is not None
+        return single_image_input(inputs) and _by_last_axis(outputs) is not None
 
     def _prepare(self, canvas: Frame) -> np.ndarray:
         blob = canvas.astype(np.float32) - np.array(self.mean, np.float32)

@@ -22,7 +22,7 @@ import numpy as np
 from faceright.errors import ModelError
 
 from ..types import Frame
-from .base import OnnxDetector, Port, ports, stride_grid
+from .base import OnnxDetector, Port, no_candidates, ports, single_image_input, stride_grid
 
 KINDS = {1: "score", 4: "bbox", 10: "kps"}
 
@@ -89,9 +89,7 @@ class SCRFD(OnnxDetector):
     @classmethod
     def matches(cls, inputs: Iterable[Any], outputs: Iterable[Any]) -> bool:
         inputs, outputs = ports(inputs), ports(outputs)
-        if len(inputs) != 1 or inputs[0].rank != 4 or inputs[0].dim(1) not in (3, None):
-            return False
-        return _layout(outputs) is not None
+        return single_image_input(inputs) and _layout(outputs) is not None
 
     def _prepare(self, canvas: Frame) -> np.ndarray:
         return cv2.dnn.blobFromImage(
@@ -134,5 +132,5 @@ class SCRFD(OnnxDetector):
             all_kps.append(centres[:, None, :] + kps[keep].reshape(-1, 5, 2) * stride)
             all_scores.append(score[keep])
         if not all_scores:
-            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+            return no_candidates()
         return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps)

@@ -24,7 +24,7 @@ import numpy as np
 from faceright.errors import ModelError
 
 from ..types import Frame
-from .base import OnnxDetector, Port, ports, stride_grid
+from .base import OnnxDetector, Port, no_candidates, ports, single_image_input, stride_grid
 
 STRIDES = (8, 16, 32)
 WIDTHS = {"cls": 1, "obj": 1, "bbox": 4, "kps": 10}
@@ -57,9 +57,7 @@ class YuNet(OnnxDetector):
     @classmethod
     def matches(cls, inputs: Iterable[Any], outputs: Iterable[Any]) -> bool:
         inputs, outputs = ports(inputs), ports(outputs)
-        if len(inputs) != 1 or inputs[0].rank != 4 or inputs[0].dim(1) not in (3, None):
-            return False
-        return _layout(outputs) is not None
+        return single_image_input(inputs) and _layout(outputs) is not None
 
     def _prepare(self, canvas: Frame) -> np.ndarray:
         return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
@@ -87,5 +85,5 @@ class YuNet(OnnxDetector):
             all_kps.append((grid[:, None, :] + kps) * s)
             all_scores.append(score[keep])
         if not all_scores:
-            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+            return no_candidates()
         return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps)

@@ -15,18 +15,16 @@ import numpy as np
 from faceright.errors import ConfigError, ModelError
 
 from ..align import norm_crop
-from ..detect.base import Port, as_bgr, describe, ports, session_ports
+from ..detect.base import Port, as_bgr, describe, ports, session_ports, single_image_input
 from ..types import Face, Frame
 
 def recogniser_ports(inputs: Iterable[Any], outputs: Iterable[Any]) -> tuple[Port, Port] | None:
     """The (image input, embedding output) of a recogniser-shaped signature, else None:
     one input ``[N,3,S,S]`` with S a fixed multiple of 112, one output ``[N,dim]`` with dim fixed."""
     inputs, outputs = ports(inputs), ports(outputs)
-    if len(inputs) != 1 or len(outputs) != 1:
+    if not single_image_input(inputs) or len(outputs) != 1:
         return None
     image, embedding = inputs[0], outputs[0]
-    if image.rank != 4 or image.dim(1) not in (3, None):
-        return None
     h, w = image.dim(2), image.dim(3)
     if h is None or h != w or h % 112:
         return None
