@@ -80,14 +80,6 @@ def _carrier_models_dir() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def find_models(models_dir: Path | None = None) -> tuple[Path, Path]:
     """The det and rec ONNX files, checked by sha256; a clear error when they are missing."""
     folder = models_dir if models_dir is not None else _carrier_models_dir()
@@ -102,7 +94,8 @@ def find_models(models_dir: Path | None = None) -> tuple[Path, Path]:
         path = folder / name
         if not path.is_file():
             raise DependencyMissingError(f"OCR model {path} is missing (expected {DET_MODEL} and {REC_MODEL} in {folder})")
-        found = _sha256(path)
+        with path.open("rb") as fh:
+            found = hashlib.file_digest(fh, "sha256").hexdigest()
         if found != MODEL_SHA256[name]:
             raise ModelError(f"OCR model {path} has sha256 {found}, expected {MODEL_SHA256[name]} (PP-OCRv4 from rapidocr-onnxruntime 1.4.4)")
         paths.append(path)
