@@ -23,11 +23,11 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
+from faceright.atomic import replacing, write_replacing
 from faceright.errors import ConfigError
 
 from ..settings import EngineSettings
@@ -201,16 +201,8 @@ class Catalog:
         return models
 
     def _write_manifest(self, models: dict[str, dict]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"format": MANIFEST_FORMAT, "models": models}, indent=2, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".models-", suffix=".json.tmp", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.manifest_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_replacing(self.manifest_path, text.encode("utf-8"))
 
     def _manifest_file(self, file: str) -> Path:
         path = Path(file).expanduser()
@@ -439,7 +431,8 @@ class Catalog:
                     f"{stored} already exists with other content; rename {path} or choose the file to keep"
                 )
             if not stored.exists():
-                _copy_atomically(path, stored)
+                with replacing(stored) as temp:
+                    shutil.copyfile(path, temp)
         models[name] = {
             "file": stored.relative_to(folder).as_posix(),
             "sha256": digest,
@@ -465,14 +458,3 @@ def _error_for(check: Check) -> ModelError:
     if check.status == "missing":
         return ModelNotFoundError(check.message)
     return ModelHashMismatchError(check.message)
-
-
-def _copy_atomically(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}-", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

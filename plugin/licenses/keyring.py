@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import typing
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +21,7 @@ from typing import Iterable, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from faceright.atomic import write_replacing
 from faceright.errors import LicenseError
 from faceright.home import faceright_home
 
@@ -158,15 +157,6 @@ class Keyring:
     def _write(self, keys: list[TrustedKey]) -> None:
         payload = {"schema": KEYRING_SCHEMA, "keys": [k.to_json() for k in keys]}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".keyring-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(payload, fh, indent=2)
-                    fh.write("\n")
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_replacing(self.path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
         except OSError as exc:
             raise KeyringError(f"cannot write keyring {self.path}: {exc}") from exc

@@ -22,9 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -34,6 +32,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from faceright.atomic import write_replacing
 from faceright.errors import LicenseError
 from faceright.findings import Finding
 from faceright.home import faceright_home
@@ -283,18 +282,6 @@ class _Retryable(Exception):
 # -- local store: cached lists and notices ----------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class RevocationStore:
     """``$FACERIGHT_HOME/revocations``: one cached signed list per registry, and issuers' notices.
 
@@ -317,7 +304,7 @@ class RevocationStore:
     def save_list(self, registry_url: str, data: bytes) -> Path:
         path = self.list_path(registry_url)
         try:
-            _atomic_write(path, data)
+            write_replacing(path, data)
         except OSError as exc:
             raise LicenseError(f"cannot write the revocation list cache {path}: {exc}") from exc
         return path
@@ -330,7 +317,7 @@ class RevocationStore:
         folder = self.folder / "notices" / hashlib.sha256(license_id.encode("utf-8")).hexdigest()[:32]
         path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.json"
         try:
-            _atomic_write(path, data)
+            write_replacing(path, data)
         except OSError as exc:
             raise LicenseError(f"cannot store the revocation notice in {folder}: {exc}") from exc
         return path
