@@ -7,7 +7,6 @@ nothing off-schema ever carries a signature.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -64,8 +63,7 @@ def issue(
 
 
 def dumps_signed(signed: SignedDocument) -> bytes:
-    envelope = {"body": dict(signed.body), "signature": signed.signature.to_json()}
-    return (json.dumps(envelope, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return signing.dumps_envelope({"body": dict(signed.body), "signature": signed.signature.to_json()})
 
 
 def write_new(path: Path, data: bytes) -> None:

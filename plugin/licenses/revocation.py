@@ -20,7 +20,6 @@ The issuer's own signed revocation notices (``faceright license revoke``) are ke
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 import time
@@ -515,5 +514,5 @@ def notice_body(document: Document, *, reason: str, effective_from: datetime, ex
     }
 
 
-def dumps_record(envelope: dict[str, Any]) -> bytes:
-    return (json.dumps(envelope, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+#: a signed record (notice, status, list) as written to a file
+dumps_record = signing.dumps_envelope

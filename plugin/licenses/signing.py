@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,13 @@ def sign(body: Mapping[str, Any], private_key: Ed25519PrivateKey) -> Signature:
 def envelope(body: Mapping[str, Any], private_key: Ed25519PrivateKey) -> dict[str, Any]:
     """``{"body": body, "signature": ...}``, ready for ``json.dumps``."""
     return {"body": dict(body), "signature": sign(body, private_key).to_json()}
+
+
+def dumps_envelope(envelope: Mapping[str, Any]) -> bytes:
+    """An envelope as faceright writes it to a file: indented UTF-8 JSON, non-ASCII kept, one final newline.
+
+    Only the body's canonical form is signed, so this layout is free to be readable."""
+    return (json.dumps(envelope, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def verify_signature(body: Any, signature: Signature, public_key: Ed25519PublicKey) -> bool:
