@@ -308,12 +308,15 @@ class RevocationStore:
             raise LicenseError(f"cannot write the revocation list cache {path}: {exc}") from exc
         return path
 
+    def notice_folder(self, license_id: str) -> Path:
+        return self.folder / "notices" / hashlib.sha256(license_id.encode("utf-8")).hexdigest()[:32]
+
     def notice_paths(self, license_id: str) -> list[Path]:
-        folder = self.folder / "notices" / hashlib.sha256(license_id.encode("utf-8")).hexdigest()[:32]
+        folder = self.notice_folder(license_id)
         return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
     def save_notice(self, license_id: str, data: bytes) -> Path:
-        folder = self.folder / "notices" / hashlib.sha256(license_id.encode("utf-8")).hexdigest()[:32]
+        folder = self.notice_folder(license_id)
         path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.json"
         try:
             write_replacing(path, data)
