@@ -588,18 +588,10 @@ class VideoWriter:
 
     def _verify(self) -> None:
         """Read the finished temporary file back with a fresh PyAV container."""
-        temp = self._atomic.temp
-        with _open_input(temp) as check:
-            stream = _video_stream(check, temp)
-            count = _count_packets(check, stream, temp)
-            found = {k.lower(): v for k, v in check.metadata.items()}
-            audio = len(check.streams.audio)
+        count, found, audio = _read_back(self._atomic.temp)
         if count != self.frames_written:
             raise MediaError(f"{self.path}: {self.frames_written} frames were written but {count} read back")
-        for key, value in self.metadata.items():
-            if found.get(key.lower()) != value:
-                raise MediaError(f"{self.path}: metadata {key!r} did not survive the {self.format} muxer "
-                                 f"(read back {found.get(key.lower())!r})")
+        _check_metadata(self.path, self.metadata, found, f"the {self.format} muxer")
         if self._audio is not None and (audio == 0 or self._audio.copied == 0):
             raise MediaError(f"{self.path}: the audio of {self._audio.span.path} was asked for but no audio "
                              f"packets fall in {float(self._audio.start):.3f}s.."
@@ -690,19 +682,27 @@ def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[s
                 raise MediaUnreadableError(f"copying {src} failed: {_ffmpeg_reason(exc)}") from exc
         finally:
             output.close()
-        _verify_remux(atomic.temp, dst, merged, counts, video.index, mapping)
+        frames, found, _ = _read_back(atomic.temp)
+        _check_metadata(dst, merged, found, "the muxer")
+        if frames != counts[video.index]:
+            raise MediaError(f"{dst}: {counts[video.index]} video packets copied but {frames} read back")
         return atomic.commit()
 
 
-def _verify_remux(temp: Path, dst: Path, metadata: Mapping[str, str], counts: Mapping[int, int],
-                  video_index: int, mapping: Mapping[int, Any]) -> None:
-    with _open_input(temp) as check:
-        found = {k.lower(): v for k, v in check.metadata.items()}
-        video = _video_stream(check, temp)
-        frames = _count_packets(check, video, temp)
-    for key, value in metadata.items():
+def _read_back(path: Path) -> tuple[int, dict[str, str], int]:
+    """A finished file opened afresh: its video frames (packets), its container metadata with
+    lower-cased keys, and its number of audio streams."""
+    with _open_input(path) as check:
+        stream = _video_stream(check, path)
+        frames = _count_packets(check, stream, path)
+        metadata = {k.lower(): v for k, v in check.metadata.items()}
+        audio = len(check.streams.audio)
+    return frames, metadata, audio
+
+
+def _check_metadata(path: Path, wanted: Mapping[str, str], found: Mapping[str, str], muxer: str) -> None:
+    """Refuse a file whose read-back metadata (``found``, lower-cased keys) lacks a ``wanted`` value."""
+    for key, value in wanted.items():
         if found.get(key.lower()) != value:
-            raise MediaError(f"{dst}: metadata {key!r} did not survive the muxer "
+            raise MediaError(f"{path}: metadata {key!r} did not survive {muxer} "
                              f"(read back {found.get(key.lower())!r})")
-    if frames != counts[video_index]:
-        raise MediaError(f"{dst}: {counts[video_index]} video packets copied but {frames} read back")
