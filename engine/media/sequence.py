@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from faceright.engine.media.atomic import AtomicOutput, check_output_path, same_file
+from faceright.engine.media.atomic import AtomicOutput, same_file
 from faceright.engine.media.errors import (
     FrameRangeError,
     MediaNotFoundError,
@@ -560,7 +560,6 @@ class SequenceWriter:
             raise ValueError(f"{self.pattern.display}: expected an H×W×3 BGR frame, got {frame.shape}")
         number = self.next_frame if number is None else number
         path = self.pattern.path(number)
-        check_output_path(path, sources=self._source_files, overwrite=self.overwrite)
         with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite) as atomic:
             if self.pattern.extension in OIIO_SUFFIXES:
                 _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression)
