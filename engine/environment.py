@@ -191,8 +191,8 @@ def diagnose(
                                         f"{kind} {model.name!r} does not load: {exc}"))
         choices.append(ModelChoice(kind, model, f"{model.family}, {model.source}, {model.status}", loads))
 
-    libraries = tuple((name, version or "not installed") for name, version in _libraries())
     versions = dict(_libraries())
+    libraries = tuple((name, version or "not installed") for name, version in versions.items())
     if versions["PyAV"] is None:
         findings.append(Finding("media.pyav-missing", "error", "PyAV is not installed: videos cannot be read or "
                                                                 "written (pip install av)"))
