@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-class ProgressBar(Protocol):
-    def update(self, n: int) -> None: ...
-    def close(self) -> None: ...
 
 
 class TerminalProgress:

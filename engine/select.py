@@ -92,8 +92,4 @@ class TargetTracker:
         return best if score >= self.selection.track_iou else None
 
 
-def largest_face(faces: Sequence[Face]) -> Face | None:
-    return max(faces, key=lambda f: f.area) if faces else None
-
-
-__all__ = ["Selection", "SelectRule", "SELECT_RULES", "TargetTracker", "iou", "largest_face"]
+__all__ = ["Selection", "SelectRule", "SELECT_RULES", "TargetTracker", "iou"]

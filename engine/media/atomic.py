@@ -120,11 +120,3 @@ class AtomicOutput:
                  tb: TracebackType | None) -> None:
         if exc_type is not None and not self.committed:
             self.discard()
-
-
-def write_bytes_atomically(path: PathLike, data: bytes, *, sources: Iterable[PathLike] = (),
-                           overwrite: bool = False) -> Path:
-    """Write ``data`` to ``path`` through a temporary file; return the path."""
-    with AtomicOutput(path, sources=sources, overwrite=overwrite) as out:
-        out.temp.write_bytes(data)
-        return out.commit()

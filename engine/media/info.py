@@ -122,10 +122,6 @@ class ColorInfo:
             return 0 if name == "color_range" else 2
         return next(k for k, v in _TABLES[name].items() if v == value)
 
-    @property
-    def is_specified(self) -> bool:
-        return any(getattr(self, name) is not None for name in _TABLES)
-
 
 @dataclass(frozen=True)
 class MediaInfo:

@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 
 #: output suffix → FFmpeg muxer
 CONTAINERS = {".mov": "mov", ".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska"}
-#: suffixes read as video (anything FFmpeg opens works; these route here by extension)
-VIDEO_SUFFIXES = frozenset({".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf", ".webm", ".mts", ".ts", ".mpg", ".mpeg"})
 #: container keys the muxer writes itself; never copied from a source
 _MUXER_KEYS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
 #: stream keys the muxer writes itself
