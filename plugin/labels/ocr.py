@@ -56,10 +56,6 @@ class TextBox:
     box: tuple[int, int, int, int]
     glyph_height: int          #: height of the inked rows inside the box, measured from pixels
 
-    @property
-    def box_height(self) -> int:
-        return self.box[3] - self.box[1]
-
 
 class OcrBackend(Protocol):
     name: str

@@ -107,9 +107,6 @@ class Keyring:
     def get(self, key_id: str) -> TrustedKey | None:
         return next((k for k in self.keys() if k.key_id == key_id), None)
 
-    def find(self, name_or_key_id: str) -> TrustedKey | None:
-        return next((k for k in self.keys() if name_or_key_id in (k.name, k.key_id)), None)
-
     # -- changing -----------------------------------------------------------------------------
 
     def add(
