@@ -230,8 +230,7 @@ def _read_oiio(path: Path) -> tuple[np.ndarray, dict[str, str]]:
         if pixels is None:
             raise MediaUnreadableError(f"{path} is damaged: {image_input.geterror() or 'no pixels'}")
         names = [n.upper() for n in spec.channelnames]
-        metadata = {a.name: a.value for a in spec.extra_attribs
-                    if isinstance(a.value, str) and not a.name.startswith(("oiio:", "openexr:", "dpx:"))}
+        metadata = _string_attributes(spec)
     finally:
         image_input.close()
     pixels = np.asarray(pixels)
@@ -244,6 +243,24 @@ def _read_oiio(path: Path) -> tuple[np.ndarray, dict[str, str]]:
     else:
         raise MediaUnreadableError(f"{path}: no channels")
     return np.ascontiguousarray(bgr), metadata
+
+
+def _oiio_spec(path: Path) -> Any:
+    """The ``ImageSpec`` (header) of an image OpenImageIO reads; no pixels are read."""
+    oiio = _oiio()
+    image_input = oiio.ImageInput.open(str(path))
+    if image_input is None:
+        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}")
+    try:
+        return image_input.spec()
+    finally:
+        image_input.close()
+
+
+def _string_attributes(spec: Any) -> dict[str, str]:
+    """A header's string attributes (where metadata lives), less OpenImageIO's and the formats' own."""
+    return {a.name: a.value for a in spec.extra_attribs
+            if isinstance(a.value, str) and not a.name.startswith(("oiio:", "openexr:", "dpx:"))}
 
 
 def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str],
@@ -358,21 +375,8 @@ def _image_metadata(path: Path) -> dict[str, str]:
     if suffix == ".png":
         return _png_metadata(path)
     if suffix in OIIO_SUFFIXES:
-        return _read_oiio_header(path)
+        return _string_attributes(_oiio_spec(path))
     return {}
-
-
-def _read_oiio_header(path: Path) -> dict[str, str]:
-    oiio = _oiio()
-    image_input = oiio.ImageInput.open(str(path))
-    if image_input is None:
-        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}")
-    try:
-        spec = image_input.spec()
-        return {a.name: a.value for a in spec.extra_attribs
-                if isinstance(a.value, str) and not a.name.startswith(("oiio:", "openexr:", "dpx:"))}
-    finally:
-        image_input.close()
 
 
 # --------------------------------------------------------------------------- probing and reading
@@ -421,8 +425,13 @@ def probe_sequence(path: str | os.PathLike, *, rate: Fraction | int | str = 24,
     sample = read_image(first, dtype="native")
     suffix = first.suffix.lower()
     depth = 8 if sample.dtype == np.uint8 else 16 if sample.dtype == np.uint16 else 32
-    if suffix == ".exr":
-        depth = _exr_depth(first)
+    if suffix in OIIO_SUFFIXES:   # one header read for the metadata and an EXR's half or float pixels
+        spec = _oiio_spec(first)
+        metadata = _string_attributes(spec)
+        if suffix == ".exr":
+            depth = 16 if str(spec.format) == "half" else 32
+    else:
+        metadata = _image_metadata(first)
     return MediaInfo(
         path=display,
         kind="sequence" if pattern else "image",
@@ -436,21 +445,10 @@ def probe_sequence(path: str | os.PathLike, *, rate: Fraction | int | str = 24,
         codec=suffix.lstrip("."),
         container="image2",
         timecode=timecode,
-        metadata=_image_metadata(first),
+        metadata=metadata,
         color=ColorInfo(color_trc="linear") if suffix == ".exr" else ColorInfo(color_trc="iec61966-2-1"),
         bit_depth=depth,
     )
-
-
-def _exr_depth(path: Path) -> int:
-    oiio = _oiio()
-    image_input = oiio.ImageInput.open(str(path))
-    if image_input is None:
-        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}")
-    try:
-        return 16 if str(image_input.spec().format) == "half" else 32
-    finally:
-        image_input.close()
 
 
 class SequenceReader:
