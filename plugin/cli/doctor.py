@@ -14,6 +14,8 @@ import json
 from faceright.engine.environment import Diagnosis, diagnose
 from faceright.engine.settings import engine_settings
 
+from .table import format_table
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("doctor", help="check onnxruntime, providers, GPUs, models and media libraries",
@@ -81,8 +83,7 @@ def _as_text(report: Diagnosis) -> str:
         rows.append((choice.kind, text))
     for name, version in report.libraries:
         rows.append((name, version))
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{label.ljust(width)}  {text}" for label, text in rows]
+    lines = format_table(rows).splitlines()
     if report.findings:
         lines.append("")
         for finding in report.findings:

@@ -12,10 +12,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
 
 from faceright.engine.models.catalog import Catalog, Check
 from faceright.engine.settings import engine_settings
+
+from .table import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,11 +56,6 @@ def _check_json(check: Check) -> dict:
     }
 
 
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
-
-
 def _list(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     checks = catalog.verify()
@@ -70,7 +66,7 @@ def _list(args: argparse.Namespace) -> int:
     for c in checks:
         rows.append((c.name, c.kind or "-", c.family or "-", c.source,
                      (c.actual_sha256 or "")[:12] or "-", c.status))
-    print(_table(rows))
+    print(format_table(rows))
     print(f"\nmodels folder: {catalog.folder}{'' if catalog.folder.is_dir() else ' (does not exist yet)'}")
     for c in checks:
         if c.status not in ("verified", "unverified"):
