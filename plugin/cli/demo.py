@@ -12,7 +12,7 @@ from pathlib import Path
 
 from faceright.cli.swap import report_label
 from faceright.demo import demo_files, demo_labels, write_demo_plate
-from faceright.engine.media import read_image
+from faceright.engine.media import open_source, read_image
 from faceright.engine.progress import TerminalProgress
 from faceright.engine.runtime import Runtime
 from faceright.engine.settings import engine_settings
@@ -61,7 +61,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _frame_at(path: Path, index: int):
-    from faceright.engine.media import open_source
-
     with open_source(path, (index, index + 1)) as source:
         return next(iter(source))[1]

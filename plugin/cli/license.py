@@ -29,7 +29,7 @@ from faceright.licenses.document import (
     MEDIA, TIERS, USES, PlateRelease, load_signed, parse_date, parse_datetime,
 )
 from faceright.licenses.keyring import Keyring
-from faceright.licenses.settings import LicenseSettings, license_settings
+from faceright.licenses.settings import license_settings
 from faceright.licenses.verify import ShotContext, Verifier
 
 from .keyring import add_generate_arguments, generate, passphrase_from_env
@@ -128,10 +128,6 @@ def _shot_date(text: str) -> date | datetime:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _settings(**overrides: Any) -> LicenseSettings:
-    return license_settings(**overrides)
-
-
 def _embedder() -> identity.FaceEmbedder:
     """The engine's face analyser (detector + recogniser) as a :class:`FaceEmbedder`."""
     from faceright.engine.runtime import Runtime  # the engine is only loaded when a face is checked
@@ -172,7 +168,7 @@ def _reference(args: argparse.Namespace) -> int:
 
 
 def _issue(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = license_settings()
     key = signing.load_private_key(args.key, passphrase_from_env(args.passphrase_env))
     body = strictjson.loads(strictjson.read_bounded(args.body, settings.max_document_bytes), what=str(args.body))
     reference = None
@@ -194,7 +190,7 @@ def _issue(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     overrides = {"revocation_mode": "offline"} if args.offline else {}
-    settings = _settings(**overrides)
+    settings = license_settings(**overrides)
     keyring = Keyring()
     shot = ShotContext(
         production=args.production, platform=args.platform, territory=args.territory, when=args.date,
@@ -228,7 +224,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = license_settings()
     signed = load_signed(args.license, max_bytes=settings.max_document_bytes)
     if args.json:
         json.dump(signed.body, sys.stdout, indent=2, ensure_ascii=False)
@@ -267,7 +263,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = license_settings()
     signed = load_signed(args.license, max_bytes=settings.max_document_bytes)
     d = signed.document
     key = signing.load_private_key(args.key, passphrase_from_env(args.passphrase_env))
@@ -292,7 +288,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = license_settings()
     keyring = Keyring()
     targets: dict[str, str | None] = {url.rstrip("/"): None for url in args.registry}
     for path in args.licenses:
