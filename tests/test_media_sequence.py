@@ -267,3 +267,19 @@ def test_ten_bit_dpx_round_trips_8_bit_frames_exactly(tmp_path):
     image = oiio.ImageInput.open(str(tmp_path / "scan.1001.dpx"))
     assert image.spec().get_int_attribute("oiio:BitsPerSample") == 10
     image.close()
+
+
+def test_a_jpeg_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, grace_hopper):
+    """A phone photo stored sideways with an EXIF rotation: the donor's face must come out upright."""
+    from PIL import Image
+
+    from faceright.engine.media import read_image
+
+    path = tmp_path / "donor.jpg"
+    sideways = np.ascontiguousarray(np.rot90(grace_hopper))          # how the sensor stored it
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                    # "rotate 90° clockwise to view"
+    Image.fromarray(sideways[..., ::-1]).save(path, exif=exif, quality=95)
+    image = read_image(path)
+    assert image.shape == grace_hopper.shape
+    assert np.abs(image.astype(int) - grace_hopper.astype(int)).mean() < 6

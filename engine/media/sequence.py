@@ -298,7 +298,10 @@ def _read_opencv(path: Path) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise MediaUnreadableError(f"{path} cannot be read: {exc}") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    # JPEG: 8-bit anyway, and its EXIF orientation applied, as viewers (and the license face
+    # check) show the photo; PNG/TIFF: unchanged, so 16-bit plates keep their depth
+    flags = cv2.IMREAD_COLOR if path.suffix.lower() in (".jpg", ".jpeg") else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
         raise MediaUnreadableError(f"{path} is not a {path.suffix.lstrip('.').upper()} image OpenCV can decode "
                                    "(empty, truncated or another kind of file)")
