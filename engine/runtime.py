@@ -334,6 +334,7 @@ class Runtime:
         self.io_binding = io_binding
         self._sessions: dict[_SessionKey, Session] = {}
         self._emaps: dict[str, np.ndarray] = {}
+        self._graph_options: dict[str, dict[str, Any]] = {}   #: backend options a model's graph implies
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -350,6 +351,7 @@ class Runtime:
         with self._lock:
             self._sessions.clear()
             self._emaps.clear()
+            self._graph_options.clear()
 
     # -- onnxruntime and providers ------------------------------------------------------------------
 
@@ -397,6 +399,9 @@ class Runtime:
             if name is not None:
                 tensor = next(t for t in proto.graph.initializer if t.name == name)
                 self._emaps[model.sha256] = numpy_helper.to_array(tensor).astype(np.float32)
+        from_graph = getattr(backend_class(model.kind, model.family), "options_from_graph", None)
+        if from_graph is not None:   # e.g. an MXNet ArcFace export that normalises inside its graph
+            self._graph_options[model.sha256] = from_graph(proto)
         fixed = fix_for_onnxruntime(proto)
         if model.kind == "detector" and model.family == "yunet":
             try:  # one session for the 640 pass that finds faces and the windows that refine them
@@ -468,6 +473,8 @@ class Runtime:
             check_role(Route(model.kind, model.family, model.signature.describe()), kind, source=model.path)
         cls = backend_class(model.kind, model.family)
         session = self.session(model, providers=providers)
+        for name, value in self._graph_options.get(model.sha256, {}).items():
+            options.setdefault(name, value)
         if model.kind == "swapper" and model.family == "inswapper":
             options.setdefault("emap", self.emap(model))
             options.setdefault("batch_size", self.settings.batch_size)

@@ -71,6 +71,7 @@ def build_arcface(
     dynamic_batch: bool = True,
     input_name: str = "input.1",
     output_name: str = "683",
+    normalise_in_graph: bool = False,
 ) -> np.ndarray:
     """Write an ArcFace-style recogniser to ``path``; return its projection matrix.
 
@@ -81,7 +82,8 @@ def build_arcface(
     ``numpy.random.default_rng(seed)`` — so the same seed gives the same model, and
     :func:`arcface_expected` computes the output in numpy. The output is *not* normalised
     (the real model's is not either; callers L2-normalise). ``dim=128`` gives an SFace-shaped
-    recogniser.
+    recogniser. ``normalise_in_graph`` starts the graph with ``Sub(127.5) → Mul(1/127.5)``, as
+    MXNet-era exports do: such a model wants raw 0–255 pixels.
     """
     if input_size % ARCFACE_POOL:
         raise ValueError(f"input_size must be a multiple of {ARCFACE_POOL}, got {input_size}")
@@ -90,8 +92,17 @@ def build_arcface(
     rng = np.random.default_rng(seed)
     projection = (rng.standard_normal((features, dim)) / np.sqrt(features)).astype(np.float32)
     batch: Dim = "None" if dynamic_batch else 1
-    nodes = [
-        helper.make_node("AveragePool", [input_name], ["pooled"],
+    initializers = [numpy_helper.from_array(projection, "fc_weight")]
+    pool_input = input_name
+    nodes = []
+    if normalise_in_graph:
+        initializers += [numpy_helper.from_array(np.array(127.5, np.float32), "mean"),
+                         numpy_helper.from_array(np.array(1 / 127.5, np.float32), "inv_std")]
+        nodes += [helper.make_node("Sub", [input_name, "mean"], ["centred"]),
+                  helper.make_node("Mul", ["centred", "inv_std"], ["normalised"])]
+        pool_input = "normalised"
+    nodes += [
+        helper.make_node("AveragePool", [pool_input], ["pooled"],
                          kernel_shape=[ARCFACE_POOL, ARCFACE_POOL], strides=[ARCFACE_POOL, ARCFACE_POOL]),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
         helper.make_node("MatMul", ["flat", "fc_weight"], [output_name]),
@@ -101,7 +112,7 @@ def build_arcface(
         "arcface_stand_in",
         [_value_info(input_name, [batch, 3, input_size, input_size])],
         [_value_info(output_name, [batch, dim])],
-        initializer=[numpy_helper.from_array(projection, "fc_weight")],
+        initializer=initializers,
     )
     _save(graph, path)
     return projection

@@ -343,3 +343,17 @@ def test_the_configured_models_are_used_by_name(settings):
     configured = Runtime(replace(settings, detector="yunet-2023mar-int8bq"))
     assert configured.detector().model_id.startswith("yunet:")
     assert isinstance(configured.catalog, Catalog)
+
+
+@pytest.mark.parametrize("in_graph", [False, True])
+def test_an_arcface_export_that_normalises_inside_its_graph_gets_raw_pixels(tmp_path, in_graph):
+    """insightface's rule: Sub and Mul at the start of the graph mean it normalises itself."""
+    models = tmp_path / "models"
+    models.mkdir()
+    projection = build_arcface(models / "rec.onnx", normalise_in_graph=in_graph)
+    recogniser = Runtime(EngineSettings(models_dir=models)).recogniser()
+    crop = np.random.default_rng(3).integers(0, 256, (112, 112, 3), dtype=np.uint8)
+    rgb = crop[..., ::-1].transpose(2, 0, 1)[None].astype(np.float32)
+    expected = arcface_expected((rgb - 127.5) / 127.5, projection)   # the model sees each pixel normalised once
+    expected /= np.linalg.norm(expected)
+    np.testing.assert_allclose(recogniser.embed_crops([crop])[0], expected[0], atol=1e-5)
