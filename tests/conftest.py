@@ -47,6 +47,15 @@ def studio_labels(isolated_home) -> Path:
     return isolated_home
 
 
+@pytest.fixture
+def models(tmp_path, monkeypatch) -> Path:
+    """An empty user models folder, named by FACERIGHT_MODELS (the shipped models still count)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("FACERIGHT_MODELS", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def t1_path() -> Path:
     """insightface's group photo: 6 faces, 1280×886."""

@@ -4,21 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-import pytest
 
 from faceright.cli.main import main
 
 from onnx_builders import build_arcface, build_inswapper, build_scrfd
 
 YUNET_SHA = "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"
-
-
-@pytest.fixture
-def models(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("FACERIGHT_MODELS", str(folder))
-    return folder
 
 
 def test_list_shows_the_shipped_models_verified(models, capsys):

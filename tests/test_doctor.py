@@ -6,7 +6,6 @@ import subprocess
 import types
 
 import onnxruntime
-import pytest
 
 from faceright.cli.main import main
 from faceright.engine import environment, runtime as runtime_module
@@ -14,14 +13,6 @@ from faceright.engine.environment import cuda_devices, diagnose
 from faceright.engine.settings import EngineSettings
 
 from onnx_builders import build_inswapper
-
-
-@pytest.fixture
-def models(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("FACERIGHT_MODELS", str(folder))
-    return folder
 
 
 def test_doctor_reports_this_machine_and_says_the_engine_can_run(models, capsys):
