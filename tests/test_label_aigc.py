@@ -8,7 +8,6 @@ import pytest
 
 from faceright.errors import ConfigError, FaceRightError
 from faceright.labels.aigc import (
-    FIELDS,
     AigcLabel,
     aigc_metadata,
     check_signature,
@@ -21,12 +20,16 @@ from label_support import PROVIDER, codes, errors
 
 pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
+# GB 45438-2025 Annex E, written out from the standard (../shared/reference/compliance.md §1.4), not from the code
+ANNEX_E_FIELDS = ["Label", "ContentProducer", "ProduceID", "ReservedCode1",
+                  "ContentPropagator", "PropagateID", "ReservedCode2"]
+
 
 def test_metadata_holds_one_aigc_key_with_the_seven_fields_in_annex_e_order(settings):
     metadata = aigc_metadata(settings, produce_id="shot010-v3-7f2e")
     assert list(metadata) == ["AIGC"]
     pairs = json.loads(metadata["AIGC"], object_pairs_hook=list)
-    assert [name for name, _ in pairs] == list(FIELDS)
+    assert [name for name, _ in pairs] == ANNEX_E_FIELDS
     values = dict(pairs)
     assert values["Label"] == "1" and values["ContentProducer"] == PROVIDER and values["ProduceID"] == "shot010-v3-7f2e"
     assert values["ReservedCode1"].startswith("ED25519:")
@@ -59,10 +62,63 @@ def test_a_platform_filling_the_propagator_fields_keeps_the_producer_signature_v
     assert check_signature(propagated, load_public_key(keys[1])).code == "aigc.signature_valid"
 
 
-def test_without_a_public_key_the_signature_is_unverifiable_not_valid(settings):
+def test_without_a_public_key_the_signature_is_unchecked_and_blocks(settings, tmp_path):
     label, _ = parse_label(aigc_metadata(settings)["AIGC"])
-    finding = check_signature(label, None)
-    assert finding.code == "aigc.signature_unverifiable" and finding.severity == "warning"
+    assert check_signature(label, None).code == "aigc.signature_unchecked"
+    elsewhere = replace(settings, public_key=tmp_path / "absent.pub.pem")
+    finding = check_signature(label, None, elsewhere)
+    assert finding.code == "aigc.signature_unchecked" and finding.severity == "error"
+    assert str(tmp_path / "absent.pub.pem") in finding.message and "public_key" in finding.message
+    assert finding.detail == {"public_key": str(tmp_path / "absent.pub.pem")}
+
+
+def test_a_signature_of_an_unknown_scheme_blocks(settings, keys):
+    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    foreign = replace(label, ReservedCode1="SM2:MEUCIQDk")
+    finding = check_signature(foreign, load_public_key(keys[1]), settings)
+    assert finding.code == "aigc.signature_scheme_unknown" and finding.severity == "error"
+    assert "faceright label apply" in finding.message and finding.detail == {"scheme": "SM2"}
+
+
+def test_warn_only_lowers_a_signature_that_cannot_be_checked_and_says_so(settings, keys):
+    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    foreign = replace(label, ReservedCode1="SM2:MEUCIQDk")
+    lenient = replace(settings, warn_only=("aigc.signature_unchecked",))
+    unchecked = check_signature(label, None, lenient)
+    assert unchecked.severity == "warning" and "lowered from a block to a warning by the [labels] warn_only" \
+        in unchecked.message
+    assert unchecked.detail["lowered_by"] == "[labels] warn_only"
+    assert check_signature(foreign, load_public_key(keys[1]), lenient).severity == "error"   # each code on its own
+    both = replace(settings, warn_only=("aigc.signature_unchecked", "aigc.signature_scheme_unknown"))
+    assert check_signature(foreign, load_public_key(keys[1]), both).severity == "warning"
+
+
+def test_warn_only_cannot_lower_a_label_found_wrong(keys):
+    with pytest.raises(ConfigError, match="cannot lower aigc.signature_invalid.*aigc.signature_unchecked"):
+        LabelSettings(warn_only=("aigc.signature_invalid",))
+    with pytest.raises(ConfigError, match="warn_only"):
+        label_settings({"labels": {"warn_only": ["aigc.absent"]}})
+    settings = label_settings({"labels": {"warn_only": ["c2pa.read_failed", "aigc.signature_unchecked"]}})
+    assert settings.warn_only == ("c2pa.read_failed", "aigc.signature_unchecked")
+
+
+def test_a_labelled_image_verified_without_a_public_key_is_not_proven_unless_policy_lowers_it(settings, keys,
+                                                                                              tmp_path):
+    import cv2
+    import numpy as np
+
+    from faceright.labels.metadata import write_image
+    from faceright.labels.verify import verify_file
+
+    cv2.imwrite(str(tmp_path / "plain.png"), np.full((32, 48, 3), 90, np.uint8))
+    write_image(tmp_path / "plain.png", tmp_path / "shot.png", aigc_metadata(settings)["AIGC"])
+    (tmp_path / "solo.pem").write_bytes(keys[0].read_bytes())     # a private key with no public key beside it
+    keyless = replace(settings, signing_key=tmp_path / "solo.pem", public_key=None)
+    report = verify_file(tmp_path / "shot.png", keyless)
+    assert not report.proven and errors(report.findings) == {"aigc.signature_unchecked"}
+    lowered = verify_file(tmp_path / "shot.png", replace(keyless, warn_only=("aigc.signature_unchecked",)))
+    assert lowered.proven and {"aigc.present", "aigc.signature_unchecked"} <= codes(lowered.findings)
+    assert next(f for f in lowered.findings if f.code == "aigc.signature_unchecked").severity == "warning"
 
 
 def test_another_studios_key_does_not_verify(settings, tmp_path):

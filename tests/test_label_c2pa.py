@@ -114,3 +114,51 @@ def test_remuxing_a_signed_file_loses_its_manifest_so_signing_must_come_last(sig
     result, c2pa_settings = signed
     copied = remux(result.path, tmp_path / "remuxed.mp4")
     assert errors(verify_file(copied, c2pa_settings, require_c2pa=True).findings) == {"c2pa.absent"}
+
+
+def _labelled_png(settings, folder):
+    import cv2
+    import numpy as np
+
+    from faceright.labels.aigc import aigc_metadata
+    from faceright.labels.metadata import write_image
+
+    cv2.imwrite(str(folder / "plain.png"), np.full((32, 48, 3), 90, np.uint8))
+    write_image(folder / "plain.png", folder / "shot.png", aigc_metadata(settings)["AIGC"])
+    return folder / "shot.png"
+
+
+def test_a_c2pa_read_error_blocks_even_when_c2pa_is_not_required(settings, tmp_path):
+    shot = _labelled_png(settings, tmp_path)
+    (tmp_path / "anchors.pem").write_text("not a certificate")
+    report = verify_file(shot, replace(settings, c2pa_trust_anchors=tmp_path / "anchors.pem"))
+    assert not report.proven and errors(report.findings) == {"c2pa.read_failed"}
+    finding = next(f for f in report.findings if f.code == "c2pa.read_failed")
+    assert str(shot) in finding.message and f"c2pa_trust_anchors ({tmp_path / 'anchors.pem'})" in finding.message
+    assert finding.detail["file"] == str(shot) and finding.detail["error"]
+
+
+def test_a_c2pa_reader_failure_does_not_vanish(settings, tmp_path, monkeypatch):
+    from faceright.errors import MediaError
+    from faceright.labels import c2pa_manifest
+
+    def failing(path, trust_anchors=None):
+        raise MediaError(f"the C2PA store of {path} is damaged")
+
+    shot = _labelled_png(settings, tmp_path)
+    monkeypatch.setattr(c2pa_manifest, "read", failing)
+    report = verify_file(shot, settings)
+    assert not report.proven and errors(report.findings) == {"c2pa.read_failed"}
+    assert "is damaged" in next(f for f in report.findings if f.code == "c2pa.read_failed").message
+
+
+def test_warn_only_lowers_an_optional_c2pa_read_error_and_says_so_but_never_a_required_one(settings, tmp_path):
+    shot = _labelled_png(settings, tmp_path)
+    (tmp_path / "anchors.pem").write_text("not a certificate")
+    lenient = replace(settings, c2pa_trust_anchors=tmp_path / "anchors.pem", warn_only=("c2pa.read_failed",))
+    report = verify_file(shot, lenient)
+    assert report.proven and "aigc.present" in codes(report.findings)
+    finding = next(f for f in report.findings if f.code == "c2pa.read_failed")
+    assert finding.severity == "warning"
+    assert "lowered from a block to a warning by the [labels] warn_only" in finding.message
+    assert errors(verify_file(shot, lenient, require_c2pa=True).findings) == {"c2pa.read_failed"}

@@ -118,8 +118,10 @@ def test_without_ocr_models_verify_says_it_cannot_check_the_visible_label(plate,
     empty = tmp_path / "no-models"
     empty.mkdir()
     report = verify_file(plate, replace(settings, ocr_models=empty), target="deliverable")
+    assert errors(report.findings) == {"aigc.absent", "visible.ocr_unavailable"}    # the plate has no label
     finding = next(f for f in report.findings if f.code == "visible.ocr_unavailable")
-    assert finding.severity == "error" and "rapidocr-onnxruntime" in finding.message or "missing" in finding.message
+    assert f"{empty / 'ch_PP-OCRv4_det_infer.onnx'} is missing" in finding.message
+    assert "visible" not in report.evidence                                        # nothing was read
     assert not report.proven
 
 
@@ -167,22 +169,25 @@ def test_cli_verify_exits_one_and_names_what_is_missing(plate, config, capsys):
     assert "aigc.absent" in capsys.readouterr().out
 
 
-def test_cli_without_a_public_key_reports_the_signature_unverifiable_not_valid(plate, keys, tmp_path, monkeypatch,
-                                                                               capsys):
+def test_cli_without_a_public_key_reports_the_signature_unchecked_and_blocks(plate, keys, tmp_path, monkeypatch,
+                                                                             capsys):
     solo = tmp_path / "solo.pem"                  # a private key with no public key beside it
     solo.write_bytes(keys[0].read_bytes())
     path = tmp_path / "signing-only.toml"
     path.write_text(f'[labels]\nprovider_code = "{PROVIDER}"\nsigning_key = "{solo}"\n')
     monkeypatch.setenv("FACERIGHT_CONFIG", str(path))
     shot = tmp_path / "shot.mp4"
-    assert main(["label", "apply", str(plate), "--out", str(shot)]) == 0
-    capsys.readouterr()
+    assert main(["label", "apply", str(plate), "--out", str(shot)]) == 1      # written, but not proven
+    assert "aigc.signature_unchecked" in capsys.readouterr().out
     code = main(["label", "verify", str(shot), "--json"])
     findings = {f["code"]: f["severity"] for f in json.loads(capsys.readouterr().out)["findings"]}
-    assert findings["aigc.signature_unverifiable"] == "warning" and "aigc.signature_valid" not in findings
-    assert code == 0          # a warning does not block; the label is there
+    assert findings["aigc.signature_unchecked"] == "error" and "aigc.signature_valid" not in findings
+    assert code == 1          # a signature nobody checked proves nothing
     assert main(["label", "verify", str(shot), "--pubkey", str(keys[1])]) == 0
     assert "aigc.signature_valid" in capsys.readouterr().out
+    path.write_text(path.read_text() + 'warn_only = ["aigc.signature_unchecked"]\n')
+    assert main(["label", "verify", str(shot)]) == 0
+    assert "lowered from a block to a warning by the [labels] warn_only policy" in capsys.readouterr().out
 
 
 def test_cli_refuses_to_write_over_its_input(plate, config, capsys):

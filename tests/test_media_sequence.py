@@ -117,15 +117,17 @@ def test_sixteen_bit_png_written_is_sixteen_bit_and_exact(tmp_path):
     assert writer.frames == FrameRange(1001, 1004)
 
 
-def test_png_metadata_reads_back_with_pillow(plate, tmp_path):
+def test_png_metadata_reads_back_with_pillow_and_the_aigc_label_as_xmp(plate, tmp_path):
     from PIL import Image
 
-    with open_sink(tmp_path / "lab.%04d.png", like=probe(plate), metadata={"AIGC": LABEL}) as sink:
+    with open_sink(tmp_path / "lab.%04d.png", like=probe(plate),
+                   metadata={"AIGC": LABEL, "Software": "faceright"}) as sink:
         for _, frame in open_source(plate, (1001, 1003)):
             sink.write(frame)
     for number in (1001, 1002):
         with Image.open(tmp_path / f"lab.{number}.png") as image:
-            assert image.text["AIGC"] == LABEL
+            assert image.text["Software"] == "faceright" and "AIGC" not in image.text
+            assert 'TC260:AIGC="' in image.text["XML:com.adobe.xmp"]       # where `label apply` puts it
     assert probe(tmp_path / "lab.%04d.png").metadata["AIGC"] == LABEL
 
 

@@ -16,9 +16,10 @@ Pixel values
     (8-bit → half-float EXR → 8-bit is exact). 8 ↔ 16 bit is ×257.
 
 Metadata
-    PNG: UTF-8 ``iTXt`` chunks (Pillow reads them as ``Image.text``); EXR: string header
-    attributes. TIFF/JPEG frames cannot carry it here: asking for it is an error, not a
-    silent drop.
+    PNG: UTF-8 ``iTXt`` chunks (Pillow reads them as ``Image.text``), except the ``AIGC`` label,
+    which goes where ``faceright label apply`` puts it, as XMP ``TC260:AIGC``
+    (:func:`faceright.labels.metadata.png_with_label`); EXR: string header attributes.
+    TIFF/JPEG frames cannot carry it here: asking for it is an error, not a silent drop.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ from faceright.engine.media.errors import (
 )
 from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
 from faceright.errors import DependencyMissingError, MediaError, OutputError
+from faceright.labels.metadata import AIGC_KEY, XMP_KEYWORD, png_with_label, xmp_values
 
 log = logging.getLogger(__name__)
 
@@ -313,10 +315,14 @@ def _png_metadata(path: Path) -> dict[str, str]:
 
     try:
         with Image.open(path) as image:
-            return {str(k): str(v) for k, v in getattr(image, "text", {}).items()}
+            text = {str(k): str(v) for k, v in getattr(image, "text", {}).items()}
     except (OSError, SyntaxError, ValueError) as exc:
         log.debug("%s: no readable text chunks (%s)", path, exc)
         return {}
+    labels = xmp_values(text.get(XMP_KEYWORD, ""))
+    if len(labels) == 1 and AIGC_KEY not in text:   # the AIGC label, as XMP TC260:AIGC
+        text[AIGC_KEY] = labels[0]
+    return text
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -349,8 +355,11 @@ def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapp
     if not ok:
         raise OutputError(f"OpenCV could not encode {path}")
     payload = encoded.tobytes()
-    if metadata:
-        payload = _with_itxt(payload, metadata)
+    text = {k: v for k, v in metadata.items() if k != AIGC_KEY}
+    if text:
+        payload = _with_itxt(payload, text)
+    if AIGC_KEY in metadata:
+        payload = png_with_label(payload, metadata[AIGC_KEY])
     return payload
 
 
@@ -502,7 +511,8 @@ class SequenceWriter:
     """Write frames as ``pattern``'s files, numbered from ``first_frame``, each atomically.
 
     ``bit_depth``: 8 or 16 for PNG/TIFF, 16 (half) or 32 (float) for EXR, 10/12/16 for DPX.
-    ``metadata`` goes into every frame (PNG iTXt, EXR header); other formats refuse it.
+    ``metadata`` goes into every frame (PNG iTXt, the AIGC label as XMP; EXR header); other
+    formats refuse it.
     ``sources`` are files or patterns the output must never write over.
     """
 

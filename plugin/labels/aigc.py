@@ -32,10 +32,9 @@ from faceright.errors import ConfigError
 from faceright.findings import Finding
 from faceright.licenses import signing
 
+from .metadata import AIGC_KEY
 from .policy import LabelSettings
 
-#: the metadata key (container tag / XMP property) that holds the object
-AIGC_KEY = "AIGC"
 FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2")
 SIGNED_FIELDS = ("Label", "ContentProducer", "ProduceID")
 LABEL_VALUES = {"1": "AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
@@ -194,18 +193,32 @@ def check_values(label: AigcLabel) -> list[Finding]:
     return findings
 
 
-def check_signature(label: AigcLabel, public_key: Ed25519PublicKey | None) -> Finding:
-    """ReservedCode1 against the studio's public key: valid, invalid (tampered), or unverifiable."""
+def check_signature(label: AigcLabel, public_key: Ed25519PublicKey | None,
+                    settings: LabelSettings | None = None) -> Finding:
+    """ReservedCode1 against the studio's public key: valid, invalid (tampered), or not checked.
+
+    A signature that cannot be checked (no public key, another scheme) is not proof: it blocks,
+    unless ``settings.warn_only`` lowers it to a warning.
+    """
     code = label.ReservedCode1
     if not code:
         return Finding("aigc.signature_missing", "error", "ReservedCode1 is empty: the label carries no anti-tamper signature")
     if not code.startswith(SIGNATURE_PREFIX):
-        return Finding("aigc.signature_unknown_scheme", "warning",
-                       f"ReservedCode1 is not a faceright {SIGNATURE_PREFIX} signature; it cannot be checked here")
+        scheme = code.split(":", 1)[0] if ":" in code else None
+        return by_policy(Finding(
+            "aigc.signature_scheme_unknown", "error",
+            f"ReservedCode1 is not a faceright {SIGNATURE_PREFIX} signature (scheme {scheme or 'unnamed'}), so it "
+            f"cannot be checked and the label is not proven: re-label the file with `faceright label apply`, or list "
+            f"aigc.signature_scheme_unknown in [labels] warn_only to accept labels signed by other tools",
+            {"scheme": scheme}), settings)
     if public_key is None:
-        return Finding("aigc.signature_unverifiable", "warning",
-                       "ReservedCode1 holds a signature, but no public key is configured to check it "
-                       "([labels] public_key or --pubkey); it is NOT shown valid")
+        where = f" ({settings.public_key_path} does not exist)" if settings is not None else ""
+        return by_policy(Finding(
+            "aigc.signature_unchecked", "error",
+            f"ReservedCode1 holds a signature, but no public key is configured to check it{where}, so the label is "
+            f"not proven: set [labels] public_key (or --pubkey) to the studio's public key, or list "
+            f"aigc.signature_unchecked in [labels] warn_only",
+            {"public_key": str(settings.public_key_path) if settings is not None else None}), settings)
     encoded = code[len(SIGNATURE_PREFIX):]
     try:
         signature = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
@@ -215,3 +228,12 @@ def check_signature(label: AigcLabel, public_key: Ed25519PublicKey | None) -> Fi
                        "ReservedCode1 does not verify against the studio's public key: the label was altered "
                        "(or signed by another key)", {"reason": type(exc).__name__})
     return Finding("aigc.signature_valid", "info", "ReservedCode1 verifies against the studio's public key")
+
+
+def by_policy(finding: Finding, settings: LabelSettings | None) -> Finding:
+    """``finding`` as a warning when ``[labels] warn_only`` lists its code, saying so; else unchanged."""
+    if settings is None or finding.code not in settings.warn_only or not finding.blocks:
+        return finding
+    return replace(finding, severity="warning",
+                   message=f"{finding.message} (lowered from a block to a warning by the [labels] warn_only policy)",
+                   detail={**finding.detail, "lowered_by": "[labels] warn_only"})

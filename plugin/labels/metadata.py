@@ -1,9 +1,10 @@
 """Where the AIGC object lives in each container, written and read back.
 
 Writing: video (MP4/MOV/MKV) through container metadata — see :mod:`.rewrite` — and images
-by inserting bytes, never by re-encoding pixels: PNG gets an ``iTXt`` XMP chunk, JPEG an APP1
-XMP segment (XMP property ``TC260:AIGC``, namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/``,
-merged into XMP already there), EXR a string header attribute ``AIGC`` (through OpenImageIO).
+by inserting bytes, never by re-encoding pixels: PNG gets an ``iTXt`` XMP chunk (every PNG
+writer through :func:`png_with_label`), JPEG an APP1 XMP segment (XMP property ``TC260:AIGC``,
+namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/``, merged into XMP already there), EXR a
+string header attribute ``AIGC`` (through OpenImageIO).
 
 Reading: every place an AIGC object can hide is listed, by three readers that share no code
 with the writer: a structural parser of the file's bytes here (MP4 boxes ``keys``/``ilst`` and
@@ -30,8 +31,6 @@ from typing import Iterator, Literal
 
 from faceright.errors import DependencyMissingError, MediaError
 
-from .aigc import AIGC_KEY
-
 log = logging.getLogger(__name__)
 
 Container = Literal["mp4", "mkv", "png", "jpeg", "exr"]
@@ -40,7 +39,10 @@ SUFFIXES: dict[str, Container] = {
     ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".exr": "exr",
 }
 VIDEO_CONTAINERS: tuple[Container, ...] = ("mp4", "mkv")
+#: the metadata key (container tag / EXR attribute) that holds the object; XMP has TC260:AIGC
+AIGC_KEY = "AIGC"
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+XMP_KEYWORD = "XML:com.adobe.xmp"          #: the PNG iTXt keyword of an XMP packet
 XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 _JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 _XMP_PROPERTY = re.compile(r'TC260:AIGC\s*=\s*"([^"]*)"|TC260:AIGC\s*=\s*\'([^\']*)\'|<TC260:AIGC>(.*?)</TC260:AIGC>', re.S)
@@ -145,28 +147,35 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
 
-def write_png(src: Path, dst: Path, value: str) -> None:
-    data = src.read_bytes()
-    chunks = _png_chunks(data)
+def png_with_label(png: bytes, value: str) -> bytes:
+    """``png`` carrying ``value`` as its only AIGC object: XMP ``TC260:AIGC`` in an ``iTXt`` chunk
+    before the image data, merged into the XMP already there; other AIGC text chunks are dropped.
+
+    Every faceright PNG writer (``label apply``, the swap's sequence writer) labels through this.
+    """
     existing = None
     kept = []
-    for kind, body, pos in chunks:
+    for kind, body, pos in _png_chunks(png):
         text = _png_text(kind, body)
-        if text and text[0] == "XML:com.adobe.xmp":
+        if text and text[0] == XMP_KEYWORD:
             existing = text[1]
             continue
         if text and _AIGC_NAME.search(text[0]):
             continue
         kept.append((kind, body))
     xmp = xmp_packet(value, existing).encode("utf-8")
-    itxt = _chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp)
-    out = bytearray(data[:8])
+    itxt = _chunk(b"iTXt", XMP_KEYWORD.encode("latin-1") + b"\x00\x00\x00\x00\x00" + xmp)
+    out = bytearray(png[:8])
     for kind, body in kept:
         if kind == b"IDAT" and itxt:
             out += itxt
             itxt = b""
         out += _chunk(kind, body)
-    dst.write_bytes(bytes(out))
+    return bytes(out)
+
+
+def write_png(src: Path, dst: Path, value: str) -> None:
+    dst.write_bytes(png_with_label(src.read_bytes(), value))
 
 
 def _read_png(path: Path) -> list[Occurrence]:
@@ -176,7 +185,7 @@ def _read_png(path: Path) -> list[Occurrence]:
         if text is None:
             continue
         name, value = text
-        if name == "XML:com.adobe.xmp":
+        if name == XMP_KEYWORD:
             found += [Occurrence("structure", f"png:{kind.decode()}@{pos}/xmp:TC260:AIGC", "TC260:AIGC", v)
                       for v in xmp_values(value)]
         elif _AIGC_NAME.search(name):

@@ -11,7 +11,6 @@ hold the same two files instead.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import math
@@ -22,6 +21,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from faceright.compat import file_digest
 from faceright.errors import DependencyMissingError, ModelError
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def find_models(models_dir: Path | None = None) -> tuple[Path, Path]:
         if not path.is_file():
             raise DependencyMissingError(f"OCR model {path} is missing (expected {DET_MODEL} and {REC_MODEL} in {folder})")
         with path.open("rb") as fh:
-            found = hashlib.file_digest(fh, "sha256").hexdigest()
+            found = file_digest(fh, "sha256").hexdigest()
         if found != MODEL_SHA256[name]:
             raise ModelError(f"OCR model {path} has sha256 {found}, expected {MODEL_SHA256[name]} (PP-OCRv4 from rapidocr-onnxruntime 1.4.4)")
         paths.append(path)

@@ -34,6 +34,11 @@ STYLES: tuple[Style, ...] = get_args(Style)
 
 LabelKind = Literal["metadata", "visible", "c2pa"]
 
+#: the findings a label policy may lower from a block to a warning: evidence that could not be
+#: checked, never evidence found wrong
+Lowerable = Literal["c2pa.read_failed", "aigc.signature_unchecked", "aigc.signature_scheme_unknown"]
+LOWERABLE: tuple[Lowerable, ...] = get_args(Lowerable)
+
 
 @dataclass(frozen=True)
 class LabelSettings:
@@ -64,8 +69,14 @@ class LabelSettings:
     c2pa_key: Path | None = None             #: PEM private key of the leaf (ES256)
     c2pa_trust_anchors: Path | None = None   #: PEM of trusted CA(s); without, a valid manifest is "untrusted"
     ocr_models: Path | None = None           #: folder with the PP-OCRv4 det/rec ONNX files (default: rapidocr wheel)
+    # policy
+    warn_only: tuple[Lowerable, ...] = ()    #: finding codes reported as warnings instead of blocking
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.warn_only) - set(LOWERABLE))
+        if unknown:
+            raise ConfigError(f"[labels].warn_only cannot lower {', '.join(unknown)}; "
+                              f"it may list {', '.join(LOWERABLE)}")
         for name in ("height_ratio", "min_height_ratio", "margin_ratio", "edge_band_ratio"):
             value = getattr(self, name)
             if not 0.0 <= value < 0.5:

@@ -24,7 +24,7 @@ from faceright.errors import DependencyMissingError, FaceRightError, MediaError
 from faceright.findings import Finding, blocking
 
 from . import c2pa_manifest
-from .aigc import check_signature, load_public_key, parse_label
+from .aigc import by_policy, check_signature, load_public_key, parse_label
 from .metadata import VIDEO_CONTAINERS, MetadataEvidence, container_of, read_metadata
 from .ocr import OcrBackend, TextBox, default_backend
 from .policy import LabelKind, LabelSettings, Target, required_labels
@@ -96,7 +96,7 @@ def check_metadata(evidence: MetadataEvidence, settings: LabelSettings) -> list[
         public = None
         if settings.public_key is not None or settings.public_key_path.exists():
             public = load_public_key(settings.public_key_path)
-        findings.append(check_signature(label, public))
+        findings.append(check_signature(label, public, settings))
     if not blocking(findings):
         findings.append(Finding("aigc.present", "info", "exactly one AIGC object, Annex E fields in order"))
     return findings
@@ -257,6 +257,34 @@ def check_visible(path: Path, settings: LabelSettings, ocr: OcrBackend) -> tuple
     return findings, evidence
 
 
+# -- C2PA ----------------------------------------------------------------------------------------
+
+def check_c2pa(path: Path, settings: LabelSettings, *,
+               required: bool) -> tuple[list[Finding], c2pa_manifest.C2paEvidence | None]:
+    """The file's C2PA manifest: findings, and the evidence when it could be read.
+
+    A format C2PA is not supported for counts only when C2PA is required; a manifest that cannot
+    be read always does (``c2pa.read_failed``): a required one blocks, an optional one blocks
+    unless ``[labels] warn_only`` lowers it.
+    """
+    try:
+        c2pa_manifest.mime_type(path)
+    except MediaError as exc:
+        return ([Finding("c2pa.unsupported", "error", str(exc))] if required else []), None
+    try:
+        evidence = c2pa_manifest.read(path, settings.c2pa_trust_anchors)
+    except (MediaError, OSError, c2pa_manifest.require_c2pa().C2paError) as exc:
+        anchors = settings.c2pa_trust_anchors
+        fix = f"check [labels] c2pa_trust_anchors ({anchors})" if anchors is not None else "sign the file again"
+        finding = Finding("c2pa.read_failed", "error",
+                          f"the C2PA manifest of {path} cannot be read ({type(exc).__name__}: {exc}), so it is not "
+                          f"shown valid: {fix}"
+                          + ("" if required else ", or list c2pa.read_failed in [labels] warn_only"),
+                          {"file": str(path), "error": type(exc).__name__, "reason": str(exc)})
+        return [finding if required else by_policy(finding, settings)], None
+    return c2pa_manifest.findings(evidence, required=required), evidence
+
+
 # -- all together --------------------------------------------------------------------------------
 
 def verify_file(path: Path, settings: LabelSettings, *, target: Target = "shot", require_c2pa: bool | None = None,
@@ -285,14 +313,10 @@ def verify_file(path: Path, settings: LabelSettings, *, target: Target = "shot",
             report.evidence["visible"] = evidence
 
     if c2pa_manifest.available():
-        try:
-            evidence = c2pa_manifest.read(path, settings.c2pa_trust_anchors)
-        except MediaError as exc:
-            if "c2pa" in required:
-                report.findings.append(Finding("c2pa.unsupported", "error", str(exc)))
-        else:
+        found, evidence = check_c2pa(path, settings, required="c2pa" in required)
+        report.findings += found
+        if evidence is not None:
             report.evidence["c2pa"] = evidence.to_json()
-            report.findings += c2pa_manifest.findings(evidence, required="c2pa" in required)
     elif "c2pa" in required:
         report.findings.append(Finding("c2pa.unavailable", "error",
                                        "a C2PA manifest is required but c2pa-python is not installed: "
