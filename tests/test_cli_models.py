@@ -41,6 +41,21 @@ def test_list_shows_an_unregistered_model_as_unverified(models, capsys):
     assert row.split()[1:4] == ["detector", "scrfd", "user"] and row.split()[-1] == "unverified"
 
 
+def test_list_warns_of_an_unregistered_model_and_says_what_to_do(models, capsys):
+    build_scrfd(models / "det.onnx")
+    assert main(["models", "list"]) == 0
+    warning = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:"))
+    assert str(models / "det.onnx") in warning and "never picked on its own" in warning
+    assert f"faceright models add {models / 'det.onnx'}" in warning
+    assert main(["models", "list", "--json"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert "faceright models add" in listed["det"]["warning"] and listed["yunet-2023mar-int8bq"]["warning"] is None
+    assert main(["models", "add", str(models / "det.onnx")]) == 0
+    capsys.readouterr()
+    assert main(["models", "list"]) == 0
+    assert "warning:" not in capsys.readouterr().out
+
+
 def test_verify_passes_when_every_hash_matches(models, capsys):
     build_arcface(models / "rec.onnx")
     assert main(["models", "add", str(models / "rec.onnx")]) == 0

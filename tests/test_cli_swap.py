@@ -177,6 +177,7 @@ def test_an_inswapper_model_without_an_arcface_recogniser_says_which_model_to_ad
     models = tmp_path / "models"
     models.mkdir()
     build_inswapper(models / "inswapper_128.onnx")
+    assert main(["models", "--models-dir", str(models), "add", str(models / "inswapper_128.onnx")]) == 0
     code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
                  "--models-dir", str(models), "--no-progress"])
     err = capsys.readouterr().err
@@ -189,6 +190,8 @@ def test_an_installed_inswapper_and_arcface_are_used_by_default(tmp_path, plate,
     models.mkdir()
     build_inswapper(models / "swap.onnx")
     build_arcface(models / "rec.onnx")
+    for name in ("swap.onnx", "rec.onnx"):   # a TD registers users' models; unregistered ones are never picked
+        assert main(["models", "--models-dir", str(models), "add", str(models / name)]) == 0
     out = tmp_path / "o.mov"
     code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
                  "--models-dir", str(models), "--frames", "0-3", "--no-progress"])

@@ -33,11 +33,13 @@ def test_doctor_reports_this_machine_and_says_the_engine_can_run(models, capsys)
 
 def test_doctor_shows_an_installed_swap_model_instead_of_the_classic_fallback(models, capsys):
     build_inswapper(models / "inswapper_128.onnx")
+    assert main(["models", "add", str(models / "inswapper_128.onnx")]) == 0
+    capsys.readouterr()
     assert main(["doctor", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     swapper = report["models"]["swapper"]
     assert (swapper["name"], swapper["family"], swapper["status"], swapper["loads"]) == (
-        "inswapper_128", "inswapper", "unverified", True)
+        "inswapper_128", "inswapper", "verified", True)
     assert not [f for f in report["findings"] if f["code"] == "models.no-swapper"]
     assert report["can_run"] is True
 

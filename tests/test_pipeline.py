@@ -201,6 +201,8 @@ def test_faces_of_frames_queued_behind_a_busy_swapper_go_through_it_in_one_batch
     build_inswapper(tmp_path / "swapper.onnx", dynamic_batch=True)
     build_arcface(tmp_path / "arcface.onnx")   # inswapper needs a 512-d donor embedding
     runtime = Runtime(EngineSettings(models_dir=tmp_path))
+    for name in ("swapper.onnx", "arcface.onnx"):
+        runtime.catalog.add(tmp_path / name)
     analyser = runtime.analyser()
     assert analyser.recogniser.dim == 512
     swapper = runtime.swapper()

@@ -29,6 +29,12 @@ from faceright.errors import ConfigError, DependencyMissingError
 
 from onnx_builders import arcface_expected, build_arcface, build_inswapper, build_scrfd, inswapper_expected
 
+
+def register(path):
+    """Register a built model as a TD would (`faceright models add`): an unregistered file never beats a
+    verified one of its kind."""
+    Catalog(path.parent).add(path)
+
 ALL = [TENSORRT, CUDA, CPU]
 
 
@@ -116,6 +122,7 @@ def test_this_machine_has_exactly_one_onnxruntime_distribution():
 
 def test_one_session_per_model_and_device_is_reused(settings, tmp_path):
     build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
     shutil.copyfile(settings.models_folder / "rec.onnx", settings.models_folder / "same-bytes.onnx")
     runtime = Runtime(settings)
     rec, twin = runtime.catalog.find("recogniser", "rec"), runtime.catalog.find("recogniser", "same-bytes")
@@ -133,6 +140,7 @@ def test_one_session_per_model_and_device_is_reused(settings, tmp_path):
 
 def test_other_providers_get_another_session(settings, caplog):
     build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
     runtime = Runtime(settings, ort=fake_ort(ALL))
     rec = runtime.catalog.find("recogniser")
     cpu_only = runtime.session(rec, providers=[CPU])
@@ -166,7 +174,9 @@ def _sessions(runtime, model):
 
 def test_io_binding_gives_what_plain_run_gives_on_cpu(settings):
     projection = build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
     emap = build_inswapper(settings.models_folder / "swap.onnx")
+    register(settings.models_folder / "swap.onnx")
     runtime = Runtime(settings, io_binding=False)
     rng = np.random.default_rng(3)
 
@@ -187,6 +197,7 @@ def test_io_binding_gives_what_plain_run_gives_on_cpu(settings):
 
 def test_io_binding_takes_device_values_and_can_keep_outputs_on_the_device(settings):
     build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
     runtime = Runtime(settings, io_binding=True)
     session = runtime.session(runtime.catalog.find("recogniser"))
     assert session.io_binding and session.device == "cpu"
@@ -199,6 +210,7 @@ def test_io_binding_takes_device_values_and_can_keep_outputs_on_the_device(setti
 
 def test_feeds_that_do_not_fit_the_inputs_are_refused(settings):
     build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
     runtime = Runtime(settings, io_binding=True)
     session = runtime.session(runtime.catalog.find("recogniser"))
     from faceright.errors import ModelError
@@ -224,6 +236,7 @@ def _count_calls(session):
 
 def test_a_dynamic_batch_goes_in_chunks_of_batch_size(settings):
     projection = build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
     runtime = Runtime(settings, io_binding=True)
     session = runtime.session(runtime.catalog.find("recogniser"))
     assert session.max_batch is None
@@ -239,6 +252,7 @@ def test_a_dynamic_batch_goes_in_chunks_of_batch_size(settings):
 
 def test_a_fixed_batch_of_one_loops_face_by_face(settings):
     emap = build_inswapper(settings.models_folder / "swap.onnx")
+    register(settings.models_folder / "swap.onnx")
     runtime = Runtime(settings)
     session = runtime.session(runtime.catalog.find("swapper"))
     assert session.max_batch == 1
@@ -260,6 +274,7 @@ def test_a_fixed_batch_above_one_is_padded_and_the_padding_dropped(settings):
     for value in (model.graph.input[0], model.graph.output[0]):
         value.type.tensor_type.shape.dim[0].dim_value = 2
     onnx.save(model, str(settings.models_folder / "rec2.onnx"))
+    register(settings.models_folder / "rec2.onnx")
     runtime = Runtime(settings)
     session = runtime.session(runtime.catalog.find("recogniser"))
     assert session.max_batch == 2
@@ -272,6 +287,7 @@ def test_a_fixed_batch_above_one_is_padded_and_the_padding_dropped(settings):
 
 def test_inputs_of_different_batch_sizes_are_refused(settings):
     emap = build_inswapper(settings.models_folder / "swap.onnx", dynamic_batch=True)
+    register(settings.models_folder / "swap.onnx")
     runtime = Runtime(settings)
     session = runtime.session(runtime.catalog.find("swapper"))
     with pytest.raises(ValueError, match="batch axis"):
@@ -312,6 +328,8 @@ def test_the_swapper_gets_the_emap_from_the_model_file(settings):
     from faceright.engine.swap import SWAPPERS
 
     emap = build_inswapper(settings.models_folder / "anything.onnx")
+
+    register(settings.models_folder / "anything.onnx")
     runtime = Runtime(settings)
     swapper = runtime.swapper()
     assert type(swapper) is SWAPPERS["inswapper"]
@@ -327,6 +345,7 @@ def test_without_a_swap_model_the_classic_backend_is_used(settings):
     assert type(runtime.swapper()) is SWAPPERS["classic"]
     assert runtime.session_count == 0
     build_inswapper(settings.models_folder / "swap.onnx")
+    register(settings.models_folder / "swap.onnx")
     assert type(runtime.swapper("classic")) is SWAPPERS["classic"]  # asked for by name
     assert type(runtime.swapper()) is SWAPPERS["inswapper"]
 
@@ -339,6 +358,7 @@ def test_the_detector_threshold_comes_from_the_settings(settings):
 
 def test_the_configured_models_are_used_by_name(settings):
     build_scrfd(settings.models_folder / "mine.onnx")
+    register(settings.models_folder / "mine.onnx")
     assert Runtime(settings).detector().model_id.startswith("scrfd:")
     configured = Runtime(replace(settings, detector="yunet-2023mar-int8bq"))
     assert configured.detector().model_id.startswith("yunet:")
@@ -351,6 +371,7 @@ def test_an_arcface_export_that_normalises_inside_its_graph_gets_raw_pixels(tmp_
     models = tmp_path / "models"
     models.mkdir()
     projection = build_arcface(models / "rec.onnx", normalise_in_graph=in_graph)
+    register(models / "rec.onnx")
     recogniser = Runtime(EngineSettings(models_dir=models)).recogniser()
     crop = np.random.default_rng(3).integers(0, 256, (112, 112, 3), dtype=np.uint8)
     rgb = crop[..., ::-1].transpose(2, 0, 1)[None].astype(np.float32)

@@ -10,15 +10,15 @@ the folder's manifest, ``models.json``, with ``faceright models add FILE``::
                               "kind": "swapper", "family": "inswapper"}}}
 
 A registered file whose hash differs is a *mismatch* and is never used; an unregistered file
-is *unverified* (usable, shown as such). The shipped models (:mod:`.shipped`) carry hashes
-pinned in code. A user's model of a kind wins over a shipped one unless a name is given.
+is *unverified*: listed with a warning, and never picked over a verified model of its kind
+(only when asked for by name or path, or when no verified one exists, with a warning). The shipped models (:mod:`.shipped`) carry hashes pinned in code. A user's
+registered model of a kind wins over a shipped one unless a name is given.
 
 A :class:`Catalog` is an explicit object: it hashes and reads each file once (cached by path,
 size and modification time) for as long as it lives.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 from faceright.atomic import replacing, write_replacing
+from faceright.compat import file_sha256
 from faceright.errors import ConfigError
 
 from ..settings import EngineSettings
@@ -64,12 +65,12 @@ Source = Literal["shipped", "user"]
 Status = Literal["verified", "unverified", "mismatch"]
 CheckStatus = Literal["verified", "unverified", "mismatch", "truncated", "corrupt", "unknown", "missing"]
 _USABLE: tuple[CheckStatus, ...] = ("verified", "unverified")
+_OPTION = {"detector": "--detector", "recogniser": "--recogniser", "swapper": "--backend"}   #: how the CLI names one
 
 
 def sha256_of(path: Path) -> str:
     """The hex sha256 of a file, read in chunks (:func:`hashlib.file_digest`)."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return file_sha256(path)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ class Check:
     @property
     def ok(self) -> bool:
         return self.status in _USABLE
+
+    @property
+    def warning(self) -> str | None:
+        """What a listing (``models list``, ``doctor``) warns of a usable model: an unregistered file."""
+        return self.message if self.status == "unverified" else None
 
 
 @dataclass(frozen=True)
@@ -285,8 +291,9 @@ class Catalog:
             ), model
         status: CheckStatus = model.status
         message = (f"model {entry.name!r} ({path}): sha256 {actual} as expected" if status == "verified" else
-                   f"model {entry.name!r} ({path}): no expected sha256 registered; "
-                   f"register it with `faceright models add {path}`")
+                   f"model {entry.name!r} ({path}) is not registered: its sha256 is unchecked and it is never "
+                   f"picked on its own; register it with `faceright models add {path}`, or name it "
+                   f"([engine] {found.kind} = \"{entry.name}\", swap {_OPTION[found.kind]} {entry.name}) to use it")
         return check(status, message, kind=found.kind, family=found.family, actual_sha256=actual), model
 
     def verify(self, names: Iterable[str] = ()) -> list[Check]:
@@ -314,9 +321,8 @@ class Catalog:
             check, model = self._check(entry)
             if model is not None:
                 models.append(model)
-            elif (entry.source == "user" or check.status != "missing") and check.message not in self._warned:
-                self._warned.add(check.message)  # once per catalog, not on every find()
-                log.warning("%s", check.message)
+            elif entry.source == "user" or check.status != "missing":
+                self._warn(check.message)
         return models
 
     # -- finding a model for a role -----------------------------------------------------------
@@ -345,6 +351,7 @@ class Catalog:
                 f"model file {path} has sha256 {model.sha256}, but {model.expected_sha256} is registered for "
                 f"{model.name!r}: restore the original or register the new file with `faceright models add`"
             )
+        self._warn_unchecked(model)
         return model
 
     def find(self, kind: ModelKind, name: str | Path | None = None) -> ModelFile:
@@ -362,6 +369,7 @@ class Catalog:
                         f"model {model.name!r} ({model.path}) has sha256 {model.sha256}, but "
                         f"{model.expected_sha256} is expected: restore the original file"
                     )
+                self._warn_unchecked(model)
                 return model
             candidate = Path(str(name)).expanduser()
             if candidate.is_file() or candidate.suffix == ".onnx" or os.sep in str(name):
@@ -369,21 +377,40 @@ class Catalog:
             raise ModelNotFoundError(
                 f"no model named {str(name)!r}; {self._available(models)}"
             )
-        usable = [m for m in models if m.kind == kind and m.status != "mismatch"]
+        usable = [m for m in models if m.kind == kind and m.status == "verified"]
         for m in models:
             if m.kind == kind and m.status == "mismatch":
                 log.warning("not using %s model %r: its sha256 does not match the registered one", kind, m.name)
+        unregistered = [m for m in models if m.kind == kind and m.status == "unverified"]
+        if not usable and unregistered:   # nothing verified to beat: the unregistered file, said loudly
+            chosen = min(unregistered, key=lambda m: m.name)
+            self._warn(f"using unregistered {kind} model {chosen.name!r} ({chosen.path}), its sha256 unchecked, "
+                       f"because no registered {kind} is installed: register it with "
+                       f"`faceright models add {chosen.path}`")
+            return chosen
+        for m in unregistered:
+            self._warn(f"not picking unregistered {kind} model {m.name!r} ({m.path}) over the verified one: "
+                       f"register it with `faceright models add {m.path}`, or name it to use it unchecked")
         if not usable:
             raise ModelNotFoundError(
                 f"no {kind} model is installed; {self._available(models)}. "
                 f"Put one in {self.folder} (and register it with `faceright models add FILE`)"
             )
         user = [m for m in usable if m.source == "user"]
-        pool = user or usable
-        pool.sort(key=lambda m: (m.status != "verified", m.name))
-        chosen = pool[0]
+        chosen = min(user or usable, key=lambda m: m.name)
         log.info("using %s %s model %r (%s)", chosen.source, chosen.family, chosen.name, chosen.path)
         return chosen
+
+    def _warn_unchecked(self, model: ModelFile) -> None:
+        if model.status == "unverified":
+            self._warn(f"using unregistered {model.kind} model {model.name!r} ({model.path}) as asked, its sha256 "
+                       f"unchecked: register it with `faceright models add {model.path}`")
+
+    def _warn(self, message: str) -> None:
+        """Log ``message`` once per catalog, not on every find()."""
+        if message not in self._warned:
+            self._warned.add(message)
+            log.warning("%s", message)
 
     def _available(self, models: Sequence[ModelFile]) -> str:
         if not models:

@@ -53,6 +53,7 @@ def _check_json(check: Check) -> dict:
         "name": check.name, "path": str(check.path) if check.path else None, "source": check.source,
         "kind": check.kind, "family": check.family, "status": check.status, "ok": check.ok,
         "expected_sha256": check.expected_sha256, "actual_sha256": check.actual_sha256, "message": check.message,
+        "warning": check.warning,
     }
 
 
@@ -69,7 +70,9 @@ def _list(args: argparse.Namespace) -> int:
     print(format_table(rows))
     print(f"\nmodels folder: {catalog.folder}{'' if catalog.folder.is_dir() else ' (does not exist yet)'}")
     for c in checks:
-        if c.status not in ("verified", "unverified"):
+        if c.warning:
+            print(f"warning: {c.warning}")
+        elif c.status not in ("verified", "unverified"):
             print(f"{c.status}: {c.message}")
     return 0
 
