@@ -7,7 +7,7 @@ the same commands is in test_license_identity_engine.py.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -55,6 +55,7 @@ class Platform:
         today = date.today()
         body["term"] = {"start": (today - timedelta(days=30)).isoformat(),
                         "end": (today + timedelta(days=300)).isoformat(), "utc_offset": "+08:00"}
+        body["consent"]["signed_at"] = f"{today - timedelta(days=30)}T10:00:00+08:00"  # before any --date TODAY
         body["revocation"] = {"registry_url": self.registry.url, "registry_key_id": self.registry_id}
         path = self.folder / ("release-body.json" if release else "body.json")
         path.write_text(json.dumps(body, indent=2))
@@ -280,3 +281,29 @@ def test_an_encrypted_issuer_key_works_with_its_passphrase_variable(platform, ca
             "--reference-image", str(write_face(tmp_path / "r.png", PERSON_A))]
     assert main(argv) == 2 and "encrypted" in capsys.readouterr().err
     assert main([*argv, "--passphrase-env", "FR_PASS"]) == 0
+
+
+def test_refresh_refuses_a_future_dated_list_then_takes_the_correct_one(platform, registry, capsys, tmp_path):
+    lic = platform.issue(capsys)
+    donor = str(write_face(tmp_path / "d.png", PERSON_A))
+    future = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    registry.list_issued_at = future
+    assert main(["license", "refresh", str(lic)]) == 1
+    err = capsys.readouterr().err
+    assert registry.url in err and f"dated {future.isoformat()}" in err and "(now " in err
+    assert "not cached" in err
+    registry.revoke(json.loads(lic.read_text())["body"]["license_id"])  # revoked afterwards
+    registry.list_issued_at = None
+    assert main(["license", "refresh", str(lic)]) == 0
+    assert "1 revoked or suspended" in capsys.readouterr().out
+    code, findings = run_json(capsys, verify(lic, "--donor", donor, "--offline"))
+    assert code == 1 and "license.revoked" in [f["code"] for f in findings]
+
+
+def test_refresh_refuses_a_stale_list_with_exit_1(platform, registry, capsys):
+    lic = platform.issue(capsys)
+    registry.list_issued_at = datetime.now(timezone.utc) - timedelta(hours=30)
+    assert main(["license", "refresh", str(lic)]) == 1
+    captured = capsys.readouterr()
+    assert "stale" in captured.err and "30.0 h ago" in captured.err and "24 h allowed" in captured.err
+    assert "list issued" not in captured.out

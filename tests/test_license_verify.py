@@ -12,7 +12,7 @@ from faceright.licenses.identity import FaceEvidence
 from faceright.licenses.settings import LicenseSettings
 from faceright.licenses.verify import ShotContext
 from test_license_support import (
-    FAST, PERSON_A, Keys, blocking_codes, cache_list, codes, make_body, shot, sign_body, stub_vectors, verifier,
+    FAST, NOW, PERSON_A, Keys, blocking_codes, cache_list, codes, make_body, shot, sign_body, stub_vectors, verifier,
 )
 
 VECTORS = stub_vectors()
@@ -208,3 +208,62 @@ def test_the_licenses_table_of_the_config_sets_the_rules_and_refuses_unknown_key
         license_settings({"licenses": {"revocation_max_age_days": 2}})
     with pytest.raises(ConfigError, match="revocation_mode must be one of"):
         license_settings({"licenses": {"revocation_mode": "sometimes"}})
+
+
+# -- content tags: normalised, and an unknown tag blocks -------------------------------------------
+
+
+@pytest.mark.parametrize("tag", ["GAMBLING", " Gambling ", "gambling\t"])
+def test_a_prohibited_tag_in_another_case_or_with_spaces_still_blocks(keys, tag):
+    found = run(keys, issue(keys), shot(content_tags=(tag,)))
+    assert blocking_codes(found) == ["license.prohibited_content"]
+    assert "tagged gambling" in next(f for f in found if f.blocks).message
+
+
+def test_an_unknown_content_tag_blocks_and_names_the_known_tags(keys):
+    found = run(keys, issue(keys), shot(content_tags=("gamble", "romance")))
+    unknown = [f for f in found if f.code == "license.content_tag_unknown"]
+    assert [f.severity for f in unknown] == ["error"]
+    assert "'gamble', 'romance'" in unknown[0].message
+    assert "gambling" in unknown[0].message and "ai_mogai_of_classics" in unknown[0].message
+    assert unknown[0].detail["tags"] == ["gamble", "romance"] and "police" in unknown[0].detail["known"]
+
+
+def test_a_special_topic_in_another_case_makes_the_shot_a_key_tier_production(keys):
+    def allow_police(body):
+        body["uses"]["prohibited_content"].remove("police")
+
+    found = run(keys, issue(keys, allow_police), shot(content_tags=(" POLICE",), tier="other"))
+    assert blocking_codes(found) == ["license.tier_above_license"]
+    assert "special topic: police" in next(f for f in found if f.blocks).message
+
+
+def test_the_settings_special_topics_are_known_tags_too(keys):
+    settings = LicenseSettings(**{**FAST.__dict__, "special_topics": ("historical_figures",)})
+    found = run(keys, issue(keys), shot(content_tags=("Historical_Figures",), tier="other"), settings=settings)
+    assert blocking_codes(found) == ["license.tier_above_license"]
+
+
+# -- consent dated after the use -------------------------------------------------------------------
+
+
+def _consent_signed(at: str):
+    def edit(body):
+        body["consent"]["signed_at"] = at
+    return edit
+
+
+def test_consent_signed_after_the_publish_date_blocks(keys):
+    found = run(keys, issue(keys, _consent_signed("2026-06-02T10:00:00+08:00")), shot(when=date(2026, 6, 1)))
+    assert blocking_codes(found) == ["license.consent_after_use"]
+    hit = next(f for f in found if f.blocks)
+    assert "2026-06-02T10:00:00+08:00" in hit.message and "2026-06-01 (UTC+08:00)" in hit.message
+    assert hit.detail == {"signed_at": "2026-06-02T10:00:00+08:00", "publish": "2026-06-01"}
+
+
+def test_consent_signed_after_the_publish_time_blocks_but_earlier_the_same_day_passes(keys):
+    signed = issue(keys, _consent_signed("2026-06-01T10:00:00+08:00"))
+    before = datetime(2026, 6, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert blocking_codes(run(keys, signed, shot(when=before), now=NOW)) == ["license.consent_after_use"]
+    assert blocking_codes(run(keys, signed, shot(when=before + timedelta(hours=2)), now=NOW)) == []
+    assert blocking_codes(run(keys, signed, shot(when=date(2026, 6, 1)))) == []  # a date is the whole day

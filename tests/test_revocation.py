@@ -2,13 +2,16 @@
 and the cached list for offline work, which fails closed past its maximum age."""
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 
+import test_license_support
+from faceright.errors import LicenseError
 from faceright.licenses import revocation, signing
 from faceright.licenses.document import parse_signed
 from faceright.licenses.identity import FaceEvidence
@@ -28,8 +31,18 @@ def keys() -> Keys:
     return Keys().trust()
 
 
+class _TestsClock(datetime):
+    """``datetime`` whose ``now()`` is the tests' NOW, so the loopback registry dates its answers by the same
+    clock as the verifier (an answer dated months after the verifier's "now" is refused as future-dated)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return NOW.astimezone(tz)
+
+
 @pytest.fixture
-def registry(keys):
+def registry(keys, monkeypatch):
+    monkeypatch.setattr(test_license_support, "datetime", _TestsClock)
     with RegistryServer(keys.registry) as server:
         yield server
 
@@ -169,9 +182,9 @@ def test_a_status_signed_by_an_issuer_key_is_rejected(keys, registry, client):
 def test_refresh_fetches_verifies_and_caches_the_list(keys, registry, client):
     signed = licensed(keys, registry.url)
     registry.revoke(signed.document.doc_id)
-    listing = refresh_list(client, RevocationStore(), keys.keyring, registry.url, key_id=keys.registry_id)
+    listing = refresh_list(client, RevocationStore(), keys.keyring, registry.url, key_id=keys.registry_id, now=NOW)
     assert [e.license_id for e in listing.entries] == [signed.document.doc_id]
-    found = revocation_findings(keys, signed, None, now=datetime.now(timezone.utc))  # offline
+    found = revocation_findings(keys, signed, None, now=NOW + timedelta(hours=1))  # offline
     assert codes(found) == ["license.revoked"] and "cached revocation list" in found[0].message
 
 
@@ -285,12 +298,43 @@ def test_an_issuers_notice_revokes_even_offline_and_without_a_list(keys):
     assert codes(found) == ["license.revoked"] and "issuer's revocation notice" in found[0].message
 
 
-def test_a_notice_not_signed_by_the_licenses_issuer_is_ignored(keys):
+def test_a_notice_not_signed_by_the_licenses_issuer_does_not_revoke_but_blocks(keys):
     signed = licensed(keys, "https://registry.example.com/v1")
     cache_list(keys, "https://registry.example.com/v1")
     other = keys.registry  # trusted, but not this license's issuer
-    RevocationStore().save_notice(signed.document.doc_id, _notice(keys, signed, key=other))
-    assert codes(revocation_findings(keys, signed, None)) == ["license.revocation_ok"]
+    path = RevocationStore().save_notice(signed.document.doc_id, _notice(keys, signed, key=other))
+    found = revocation_findings(keys, signed, None)
+    assert codes(found) == ["license.revocation_notice_invalid", "license.revocation_ok"]
+    assert found[0].severity == "error" and str(path) in found[0].message and "may sign it" in found[0].message
+
+
+@pytest.mark.parametrize("how, words", [
+    ("bad signature", "does not verify"),
+    ("unknown key", "may sign it"),
+    ("not JSON", "not valid JSON"),
+])
+def test_a_stored_notice_that_does_not_verify_blocks_and_names_its_file(keys, how, words):
+    signed = licensed(keys, "https://registry.example.com/v1")
+    cache_list(keys, "https://registry.example.com/v1")
+    if how == "bad signature":
+        env = json.loads(_notice(keys, signed))
+        env["body"]["reason"] = "changed after signing"
+        data = json.dumps(env).encode()
+    elif how == "unknown key":
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        unknown = Ed25519PrivateKey.generate()
+        env = json.loads(_notice(keys, signed, key=unknown))
+        env["signature"]["key_id"] = signing.key_id(unknown.public_key())
+        data = json.dumps(env).encode()
+    else:
+        data = b"revoked, trust me"
+    path = RevocationStore().save_notice(signed.document.doc_id, data)
+    found = revocation_findings(keys, signed, None)
+    invalid = [f for f in found if f.code == "license.revocation_notice_invalid"]
+    assert [f.severity for f in invalid] == ["error"]
+    assert str(path) in invalid[0].message and words in invalid[0].message
+    assert "ask the issuer" in invalid[0].message and "a TD removes" in invalid[0].message
+    assert invalid[0].detail["path"] == str(path)
 
 
 def test_revoking_publishes_the_notice_to_the_registry(keys, registry, client):
@@ -298,3 +342,75 @@ def test_revoking_publishes_the_notice_to_the_registry(keys, registry, client):
     client.publish_notice(registry.url, _notice(keys, signed))
     assert registry.requests == ["POST /v1/revocations"]
     assert codes(revocation_findings(keys, signed, client)) == ["license.revoked"]
+
+
+# -- clocks: lists and statuses dated in the future, stale lists ----------------------------------
+
+
+def test_refresh_refuses_a_list_dated_in_the_future_and_caches_nothing(keys, registry, client):
+    registry.list_issued_at = NOW + timedelta(days=30)
+    with pytest.raises(revocation.FutureDatedRecordError) as exc:
+        refresh_list(client, RevocationStore(), keys.keyring, registry.url, now=NOW)
+    message = str(exc.value)
+    assert registry.url in message and (NOW + timedelta(days=30)).isoformat() in message
+    assert f"now {NOW.isoformat()}" in message and "clock_skew_s" in message
+    assert RevocationStore().load_list(registry.url) is None
+
+
+def test_a_future_dated_list_can_no_longer_hide_a_later_revocation(keys, registry, client):
+    """The attack: a list dated a month ahead used to be cached, never aged, and made refresh refuse
+    the correct list, so a license revoked afterwards verified as revocation_ok offline."""
+    signed = licensed(keys, registry.url)
+
+    def refresh_from_cron(now):  # a scheduled `license refresh`: an error is logged and the job goes on
+        with contextlib.suppress(LicenseError):
+            refresh_list(client, RevocationStore(), keys.keyring, registry.url, now=now)
+
+    registry.list_issued_at = NOW + timedelta(days=30)
+    refresh_from_cron(NOW)
+    registry.revoke(signed.document.doc_id)  # revoked afterwards
+    registry.list_issued_at = NOW + timedelta(minutes=10)
+    refresh_from_cron(NOW + timedelta(minutes=10))
+    later = NOW + timedelta(hours=1)
+    assert codes(revocation_findings(keys, signed, None, now=later)) == ["license.revoked"]  # offline
+    registry.behaviour = "failing"  # the status endpoint is down: the cached list answers
+    assert codes(revocation_findings(keys, signed, client, now=later)) == ["license.revoked"]
+
+
+def test_a_cached_list_dated_in_the_future_blocks_and_refresh_replaces_it(keys, registry, client):
+    signed = licensed(keys, registry.url)
+    future = NOW + timedelta(days=30)
+    cache_list(keys, registry.url, issued_at=future)
+    found = revocation_findings(keys, signed, None)
+    assert [(f.code, f.severity) for f in found] == [("license.revocation_future_dated", "error")]
+    assert future.isoformat() in found[0].message and NOW.isoformat() in found[0].message
+    assert "faceright license refresh --registry" in found[0].message
+    assert found[0].detail["issued_at"] == future.isoformat() and found[0].detail["clock_skew_s"] == 300
+    registry.list_issued_at = NOW
+    refresh_list(client, RevocationStore(), keys.keyring, registry.url, now=NOW)  # not "older than the cached one"
+    assert codes(revocation_findings(keys, signed, None)) == ["license.revocation_ok"]
+
+
+def test_a_list_a_little_ahead_is_within_the_clock_tolerance(keys):
+    signed = licensed(keys, "https://registry.example.com/v1")
+    cache_list(keys, "https://registry.example.com/v1", issued_at=NOW + timedelta(minutes=4))
+    assert codes(revocation_findings(keys, signed, None)) == ["license.revocation_ok"]
+    strict = LicenseSettings(**{**FAST.__dict__, "clock_skew_s": 60})
+    assert codes(revocation_findings(keys, signed, None, settings=strict)) == ["license.revocation_future_dated"]
+
+
+def test_a_status_dated_in_the_future_blocks(keys, registry, client):
+    signed = licensed(keys, registry.url)
+    cache_list(keys, registry.url, issued_at=NOW - timedelta(days=1, hours=1))  # must not rescue it
+    found = revocation_findings(keys, signed, client, now=NOW - timedelta(days=1))  # the registry is a day ahead
+    assert [(f.code, f.severity) for f in found] == [("license.revocation_future_dated", "error")]
+    assert f"the status from {registry.url} is dated" in found[0].message and registry.url in found[0].message
+
+
+def test_refresh_refuses_a_list_already_past_the_maximum_age(keys, registry, client):
+    registry.list_issued_at = NOW - timedelta(hours=25)
+    with pytest.raises(revocation.StaleRecordError) as exc:
+        refresh_list(client, RevocationStore(), keys.keyring, registry.url, now=NOW)
+    message = str(exc.value)
+    assert "stale" in message and "25.0 h ago" in message and "24 h allowed" in message
+    assert RevocationStore().load_list(registry.url) is None

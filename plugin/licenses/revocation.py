@@ -11,11 +11,15 @@ which the TD's keyring trusts for the ``registry`` role, and must echo the nonce
 request (so an old "active" answer cannot be replayed). A list is signed the same way and
 has an ``issued_at``; a cached list older than ``[licenses] revocation_max_age_hours`` is
 not used: the check fails closed and says how to refresh it. Anything the registry says
-that does not verify blocks (``license.revocation_untrusted``); an unreachable registry
-falls back to the cached list, and without a usable one blocks (``license.revocation_unknown``).
+that does not verify blocks (``license.revocation_untrusted``); a list or status dated
+ahead of this machine's clock by more than ``[licenses] clock_skew_s`` is refused, since it
+would never age (``license.revocation_future_dated``); an unreachable registry falls back to
+the cached list, and without a usable one blocks (``license.revocation_unknown``).
+``license refresh`` caches only a list that verify would use: not future-dated, not stale.
 
 The issuer's own signed revocation notices (``faceright license revoke``) are kept under
-``$FACERIGHT_HOME/revocations/notices`` and always count, online or not.
+``$FACERIGHT_HOME/revocations/notices`` and always count, online or not; a notice there that
+does not verify blocks (``license.revocation_notice_invalid``), because it may be a revocation.
 """
 from __future__ import annotations
 
@@ -60,6 +64,14 @@ class RegistryNotFoundError(RegistryError):
 
 class UntrustedRecordError(LicenseError):
     """A revocation record is malformed or not signed by the key that must sign it."""
+
+
+class FutureDatedRecordError(UntrustedRecordError):
+    """A registry's record is dated ahead of this machine's clock by more than the tolerance."""
+
+
+class StaleRecordError(LicenseError):
+    """A registry served a list already older than the maximum age: offline checks would refuse it."""
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -109,6 +121,15 @@ class RevocationNotice:
 
 def _same_registry(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
+
+
+def _future_dated(what: str, dated: datetime, now: datetime, settings: LicenseSettings) -> str | None:
+    """Why ``dated`` cannot be believed (ahead of ``now`` beyond ``clock_skew_s``), or None when it can."""
+    ahead_s = (dated - now).total_seconds()
+    if ahead_s <= settings.clock_skew_s:
+        return None
+    return (f"{what} is dated {dated.isoformat()}, {ahead_s / 3600:.1f} h ahead of this machine's clock "
+            f"(now {now.isoformat()}), more than the {settings.clock_skew_s:g} s allowed ([licenses] clock_skew_s)")
 
 
 def verify_record(
@@ -338,27 +359,46 @@ def refresh_list(
     key_id: str | None = None,
     now: datetime | None = None,
 ) -> RevocationList:
-    """Fetch, verify and cache a registry's revocation list; never replaces a newer cached one."""
+    """Fetch, verify and cache a registry's revocation list.
+
+    Never replaces a newer cached one, and caches nothing verify would refuse: a list dated in
+    the future (:class:`FutureDatedRecordError`) or already stale (:class:`StaleRecordError`).
+    """
     now = datetime.now(timezone.utc) if now is None else now
+    settings = client.settings
+    what = f"the revocation list of {registry_url}"
     data = client.fetch_list(registry_url)
-    record, _ = verify_record(
-        data, RevocationList, what=f"revocation list of {registry_url}", keyring=keyring,
-        role="registry", key_id=key_id, now=now,
-    )
+    record, _ = verify_record(data, RevocationList, what=what, keyring=keyring, role="registry",
+                              key_id=key_id, now=now)
     if not _same_registry(record.registry_url, registry_url):
         raise UntrustedRecordError(f"the list fetched from {registry_url} is the list of {record.registry_url}")
+    future = _future_dated(what, record.issued_at, now, settings)
+    if future:
+        raise FutureDatedRecordError(f"{future}; it was not cached: check this machine's clock, and ask the "
+                                     "registry's operator to check theirs")
     old = None
     try:
         cached = store.load_list(registry_url)
         if cached is not None:
             old, _ = verify_record(cached, RevocationList, what="cached list", keyring=keyring,
                                    role="registry", key_id=None, now=now)
+            if _future_dated("the cached list", old.issued_at, now, settings):
+                log.warning("replacing the cached list of %s, dated in the future (%s)", registry_url,
+                            old.issued_at.isoformat())
+                old = None
     except (UntrustedRecordError, DocumentFormatError) as exc:
         log.warning("replacing an unusable cached list for %s: %s", registry_url, exc)
     if old is not None and old.issued_at > record.issued_at:
         raise UntrustedRecordError(
             f"the registry served a list issued {record.issued_at.isoformat()}, older than the cached "
             f"one ({old.issued_at.isoformat()}); kept the cached list"
+        )
+    age_s = (now - record.issued_at).total_seconds()
+    if age_s > settings.revocation_max_age_s:
+        raise StaleRecordError(
+            f"{what} is stale: issued {record.issued_at.isoformat()}, {age_s / 3600:.1f} h ago, more than the "
+            f"{settings.revocation_max_age_hours:g} h allowed ([licenses] revocation_max_age_hours); it was not "
+            "cached, since offline checks would refuse it: ask the registry's operator why it serves an old list"
         )
     store.save_list(registry_url, data)
     return record
@@ -394,29 +434,40 @@ class RevocationChecker:
     client: RegistryClient | None = None  #: None = offline
 
     def check(self, document: Document, *, when: datetime, now: datetime) -> list[Finding]:
-        kind, doc_id, rev = document.KIND, document.doc_id, document.revocation
-        notice = self._local_notice(document, now)
+        notice, invalid = self._local_notice(document, now)
         if notice is not None:
-            return [_state_finding(kind, doc_id, "revoked", notice.reason, notice.effective_from, when,
-                                   "the issuer's revocation notice")]
+            return invalid + [_state_finding(document.KIND, document.doc_id, "revoked", notice.reason,
+                                             notice.effective_from, when, "the issuer's revocation notice")]
+        return invalid + [self._registry(document, when, now)]
+
+    def _registry(self, document: Document, when: datetime, now: datetime) -> Finding:
+        kind, doc_id, rev = document.KIND, document.doc_id, document.revocation
         unreachable = None
         if self.client is not None and self.settings.revocation_mode == "online":
             try:
-                return [self._online(document, rev, when, now)]
+                return self._online(document, rev, when, now)
+            except FutureDatedRecordError as exc:
+                return Finding("license.revocation_future_dated", "error",
+                               f"the registry's answer for {kind} {doc_id} cannot be trusted, so it blocks: {exc}; "
+                               "check this machine's clock, and ask the registry's operator to check theirs",
+                               {"registry_url": rev.registry_url, "now": now.isoformat(),
+                                "clock_skew_s": self.settings.clock_skew_s})
             except UntrustedRecordError as exc:
-                return [Finding("license.revocation_untrusted", "error",
-                                f"the registry's answer for {kind} {doc_id} cannot be trusted, so it blocks: {exc}",
-                                {"registry_url": rev.registry_url})]
+                return Finding("license.revocation_untrusted", "error",
+                               f"the registry's answer for {kind} {doc_id} cannot be trusted, so it blocks: {exc}",
+                               {"registry_url": rev.registry_url})
             except RegistryNotFoundError as exc:
-                return [Finding("license.revocation_unknown", "error",
-                                f"the registry does not know {kind} {doc_id}: {exc}",
-                                {"registry_url": rev.registry_url})]
+                return Finding("license.revocation_unknown", "error",
+                               f"the registry does not know {kind} {doc_id}: {exc}",
+                               {"registry_url": rev.registry_url})
             except RegistryError as exc:
                 unreachable = str(exc)
                 log.warning("%s; falling back to the cached revocation list", exc)
-        return [self._cached(document, rev, when, now, unreachable)]
+        return self._cached(document, rev, when, now, unreachable)
 
-    def _local_notice(self, document: Document, now: datetime) -> RevocationNotice | None:
+    def _local_notice(self, document: Document, now: datetime) -> tuple[RevocationNotice | None, list[Finding]]:
+        """The issuer's notice for ``document``, if one is stored, and a finding for each that does not verify."""
+        kind, found, invalid = document.KIND, None, []
         for path in self.store.notice_paths(document.doc_id):
             try:
                 notice, _ = verify_record(
@@ -424,11 +475,16 @@ class RevocationChecker:
                     keyring=self.keyring, role="issuer", key_id=document.issuer.key_id, now=now,
                 )
             except (UntrustedRecordError, DocumentFormatError) as exc:
-                log.warning("ignoring %s", exc)
+                invalid.append(Finding(
+                    "license.revocation_notice_invalid", "error",
+                    f"a revocation notice for {kind} {document.doc_id} is stored but cannot be trusted ({exc}); "
+                    f"it may withdraw this {kind}, so it blocks: ask the issuer {document.issuer.name!r} whether "
+                    f"the {kind} is revoked; if it is not, a TD removes {path}",
+                    {"path": str(path), "reason": str(exc)}))
                 continue
             if notice.license_id == document.doc_id and notice.issuer_key_id == document.issuer.key_id:
-                return notice
-        return None
+                found = found or notice
+        return found, invalid
 
     def _online(self, document: Document, rev: Revocation, when: datetime, now: datetime) -> Finding:
         assert self.client is not None
@@ -444,6 +500,9 @@ class RevocationChecker:
             raise UntrustedRecordError(f"the status is about {status.license_id}, not {document.doc_id}")
         if not _same_registry(status.registry_url, rev.registry_url):
             raise UntrustedRecordError(f"the status comes from registry {status.registry_url}")
+        future = _future_dated(f"the status from {rev.registry_url}", status.as_of, now, self.settings)
+        if future:
+            raise FutureDatedRecordError(future)
         source = f"registry {rev.registry_url} (signed by {signer!r}, as of {status.as_of.isoformat()})"
         if status.state == "active":
             return Finding("license.revocation_ok", "info",
@@ -481,6 +540,13 @@ class RevocationChecker:
         age_s = (now - listing.issued_at).total_seconds()
         max_age = self.settings.revocation_max_age_s
         detail.update(issued_at=listing.issued_at.isoformat(), age_hours=round(age_s / 3600, 2))
+        future = _future_dated(f"the cached revocation list of {rev.registry_url}", listing.issued_at, now,
+                              self.settings)
+        if future:
+            return Finding("license.revocation_future_dated", "error",
+                           f"revocation status of {kind} {doc_id} is unknown: {why}{future}, so it cannot show "
+                           f"that it is fresh; check this machine's clock, then {_refresh_hint(rev.registry_url)}",
+                           {**detail, "now": now.isoformat(), "clock_skew_s": self.settings.clock_skew_s})
         if age_s > max_age:
             return Finding("license.revocation_unknown", "error",
                            f"revocation status of {kind} {doc_id} is unknown: {why}the cached revocation list "

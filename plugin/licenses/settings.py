@@ -3,6 +3,7 @@
     [licenses]
     revocation_mode = "online"          # or "offline": use the cached revocation lists only
     revocation_max_age_hours = 24       # past this a cached list is not trusted (fail closed)
+    clock_skew_s = 300                  # a registry's record dated further ahead of this clock is refused
     min_match_threshold = 0.45          # floor under every license's own identity threshold
 """
 from __future__ import annotations
@@ -28,6 +29,8 @@ class LicenseSettings:
     max_document_bytes: int = DEFAULT_MAX_BYTES
     revocation_mode: RevocationMode = "online"
     revocation_max_age_hours: float = 24.0
+    #: how far a registry's clock may run ahead of ours; a list or status dated later is refused
+    clock_skew_s: float = 300.0
     connect_timeout_s: float = 3.05
     read_timeout_s: float = 10.0
     retries: int = 3                      #: further attempts after the first, on timeouts, 429 and 5xx

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from faceright.findings import Finding
+from faceright.usage import Usage
 
 from . import document as doc_mod
-from .document import Document, Medium, SignedDocument, Tier, TIERS, Use
+from .document import PROHIBITED_CATEGORIES, Document, SignedDocument, Tier, TIERS
 from .identity import FaceEvidence, check_identity
 from .keyring import Keyring
 from .revocation import RevocationChecker
@@ -26,42 +27,13 @@ from .strictjson import DocumentFormatError
 
 log = logging.getLogger(__name__)
 
+#: the name this module has always used for a FaceShot's usage
+ShotContext = Usage
 
-@dataclass(frozen=True)
-class ShotContext:
-    """Where and how the licensed face will be used.
 
-    ``when`` is the publish date: a ``date`` is a calendar day in the document's own zone
-    (``term.utc_offset``); a ``datetime`` must carry its UTC offset and is converted into that zone.
-    """
-
-    production: str
-    platform: str
-    territory: str
-    when: date | datetime
-    medium: Medium = "episode"
-    use: Use = "face_replacement"
-    language: str | None = None
-    episode: int | None = None
-    character: str | None = None
-    content_tags: tuple[str, ...] = ()
-    tier: Tier | None = None
-    budget_cny: int | None = None
-    licensee_code: str | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.when, datetime) and (self.when.tzinfo is None or self.when.utcoffset() is None):
-            raise ValueError("a publish date-time needs its UTC offset (e.g. 2026-05-01T09:00:00+08:00)")
-
-    def local_date(self, zone: timezone) -> date:
-        if isinstance(self.when, datetime):
-            return self.when.astimezone(zone).date()
-        return self.when
-
-    def instant(self, zone: timezone) -> datetime:
-        if isinstance(self.when, datetime):
-            return self.when
-        return datetime.combine(self.when, time(0, 0), tzinfo=zone)
+def _normal_tag(tag: str) -> str:
+    """A content tag as compared with the category list: no surrounding whitespace, lower case."""
+    return tag.strip().lower()
 
 
 @dataclass
@@ -84,7 +56,7 @@ class Verifier:
         out += self._term(d, shot)
         out += self._scope(d, shot)
         out += self._content(d, shot)
-        out += self._consent(d)
+        out += self._consent(d, shot)
         when = max(now, shot.instant(d.term.zone))
         out += self.revocation.check(d, when=when, now=now)
         out += self._identity(d, face)
@@ -197,14 +169,29 @@ class Verifier:
                 candidates.append("ordinary")
             else:
                 candidates.append("other")
-        if set(shot.content_tags) & set(s.special_topics):
+        if self._tags(shot) & self._special_topics():
             candidates.append("key")
         return max(candidates, key=TIERS.index) if candidates else None
+
+    @staticmethod
+    def _tags(shot: ShotContext) -> set[str]:
+        """The shot's content tags as compared: without surrounding whitespace, in lower case."""
+        return {_normal_tag(t) for t in shot.content_tags}
+
+    def _special_topics(self) -> set[str]:
+        return {_normal_tag(t) for t in self.settings.special_topics}
 
     def _content(self, d: Document, shot: ShotContext) -> list[Finding]:
         out: list[Finding] = []
         kind = d.KIND
-        hit = sorted(set(shot.content_tags) & set(d.uses.prohibited_content))
+        known = tuple(dict.fromkeys((*PROHIBITED_CATEGORIES, *sorted(self._special_topics()))))
+        unknown = [t for t in shot.content_tags if _normal_tag(t) not in known]
+        if unknown:
+            out.append(Finding("license.content_tag_unknown", "error",
+                               f"the shot's content tag(s) {', '.join(map(repr, unknown))} are not known, so the "
+                               f"{kind}'s prohibited content cannot be checked against them; tag the shot with "
+                               f"these only: {', '.join(known)}", {"tags": unknown, "known": list(known)}))
+        hit = sorted(self._tags(shot) & set(d.uses.prohibited_content))
         if hit:
             out.append(Finding("license.prohibited_content", "error",
                                f"the shot is tagged {', '.join(hit)}, content the {kind} prohibits",
@@ -215,7 +202,7 @@ class Verifier:
                                "the shot's review tier is unknown (give its tier or budget), so the licensed "
                                f"reach tier {d.reach.tier!r} was not compared", {}))
         elif TIERS.index(tier) > TIERS.index(d.reach.tier):
-            special = sorted(set(shot.content_tags) & set(self.settings.special_topics))
+            special = sorted(self._tags(shot) & self._special_topics())
             why = f" (special topic: {', '.join(special)})" if special and tier == "key" else ""
             out.append(Finding("license.tier_above_license", "error",
                                f"the shot is in review tier {tier!r}{why}, above the {kind}'s tier {d.reach.tier!r}",
@@ -229,8 +216,19 @@ class Verifier:
 
     # -- consent ------------------------------------------------------------------------------
 
-    def _consent(self, d: Document) -> list[Finding]:
+    def _consent(self, d: Document, shot: ShotContext) -> list[Finding]:
         c, out = d.consent, []
+        if isinstance(shot.when, datetime):
+            late, publish = c.signed_at > shot.when, shot.when.isoformat()
+        else:  # a publish date is a whole day: consent signed later that same day is not after it
+            late = c.signed_at.astimezone(d.term.zone).date() > shot.when
+            publish = f"{shot.when.isoformat()} (UTC{d.term.utc_offset})"
+        if late:
+            out.append(Finding("license.consent_after_use", "error",
+                               f"the {d.KIND}'s consent was signed {c.signed_at.isoformat()}, after the shot's "
+                               f"publish date {publish}: a face may be used only after its person consents; ask "
+                               "the issuer for the consent evidence, or correct the publish date",
+                               {"signed_at": c.signed_at.isoformat(), "publish": shot.when.isoformat()}))
         missing = []
         if not c.separate_consent:
             missing.append("separate consent (PIPL Art. 29) is not recorded")
