@@ -33,6 +33,10 @@ class MediaError(FaceRightError):
     """Media could not be read or written."""
 
 
+class FrameRangeError(MediaError):
+    """A frame range is empty, malformed, or lies outside the frames the media has."""
+
+
 class NoFaceError(FaceRightError):
     """An image that must show a face shows none (or none that fits)."""
 
@@ -47,3 +51,24 @@ class OutputError(FaceRightError):
 
 class LicenseError(FaceRightError):
     """A likeness license, plate release, key or revocation record cannot be used as given."""
+
+
+class ShotError(FaceRightError):
+    """A FaceShot document is malformed: wrong schema, unknown field, wrong type (the field is named)."""
+
+
+class PathRootError(ConfigError):
+    """A ``root:relative/path`` media name cannot be resolved inside the TD's path roots."""
+
+
+class SwapRefusedError(FaceRightError):
+    """A swap was refused before a frame was decoded: its license or plate release does not cover it.
+
+    ``findings`` holds every reason (the blocking ones and the rest), for a person or a validator.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, findings: list) -> None:
+        super().__init__(message)
+        self.findings = findings

@@ -6,7 +6,7 @@ that only cares "media failed" catches those.
 """
 from __future__ import annotations
 
-from faceright.errors import MediaError, OutputError
+from faceright.errors import FrameRangeError, MediaError, OutputError  # noqa: F401  (FrameRangeError: the core's)
 
 
 class MediaNotFoundError(MediaError):
@@ -19,10 +19,6 @@ class MediaUnreadableError(MediaError):
 
 class NoVideoStreamError(MediaError):
     """The file is media but holds no video stream (audio only, data only)."""
-
-
-class FrameRangeError(MediaError):
-    """A requested frame range is empty or lies outside the frames the media has."""
 
 
 class MissingFramesError(MediaError):

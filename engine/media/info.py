@@ -16,63 +16,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
-from collections.abc import Iterator
 
 from faceright.engine.media.errors import FrameRangeError
+from faceright.frames import FrameRange  # the core's one frame-range type
 
 MediaKind = Literal["video", "sequence", "image"]
-
-
-@dataclass(frozen=True)
-class FrameRange:
-    """Frames ``first`` .. ``end - 1`` (half-open, like ``range``)."""
-
-    first: int
-    end: int
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.first, int) or not isinstance(self.end, int):
-            raise TypeError(f"frame range ends must be integers, got {self.first!r}, {self.end!r}")
-        if self.end <= self.first:
-            raise FrameRangeError(
-                f"frame range [{self.first}, {self.end}) is empty: end is exclusive and must be > first")
-
-    @classmethod
-    def inclusive(cls, first: int, last: int) -> FrameRange:
-        """The range ``first``..``last`` with both ends included (VFX's 1001-1048)."""
-        return cls(first, last + 1)
-
-    @classmethod
-    def coerce(cls, value: FrameRange | tuple[int, int] | range) -> FrameRange:
-        """A FrameRange from a FrameRange, a ``(first, end)`` pair or a step-1 ``range``."""
-        if isinstance(value, FrameRange):
-            return value
-        if isinstance(value, range):
-            if value.step != 1:
-                raise FrameRangeError(f"frame range {value} must have step 1")
-            return cls(value.start, value.stop)
-        first, end = value
-        return cls(int(first), int(end))
-
-    @property
-    def last(self) -> int:
-        """The last frame in the range (``end - 1``)."""
-        return self.end - 1
-
-    def __len__(self) -> int:
-        return self.end - self.first
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(self.first, self.end))
-
-    def __contains__(self, frame: object) -> bool:
-        return isinstance(frame, int) and self.first <= frame < self.end
-
-    def within(self, outer: FrameRange) -> bool:
-        return outer.first <= self.first and self.end <= outer.end
-
-    def __str__(self) -> str:
-        return f"[{self.first}, {self.end})"
 
 
 #: FFmpeg's names (``av_color_*_name``, what ffprobe prints) of its colour enums
