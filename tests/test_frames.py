@@ -5,7 +5,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from faceright.errors import FrameRangeError
 from faceright.frames import RESOLVE_DEFAULT_START, FrameRange
@@ -38,6 +38,7 @@ def test_empty_or_non_whole_ranges_are_refused(first, end):
         FrameRange(first, end)
 
 
+@settings(deadline=None)
 @given(ranges)
 def test_cli_json_resolve_and_otio_forms_round_trip(r):
     assert FrameRange.parse(r.to_cli()) == r
