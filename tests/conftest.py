@@ -22,6 +22,16 @@ def read_bgr(path: Path) -> np.ndarray:
     return image
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m hostside`` (CI's Python 3.10 job, no onnxruntime) import only the modules marked
+    so: the others may import onnxruntime or insightface at the top."""
+    if config.getoption("markexpr") == "hostside" and collection_path.name.startswith("test_") \
+            and collection_path.suffix == ".py" \
+            and "pytestmark = pytest.mark.hostside" not in collection_path.read_text(encoding="utf-8"):
+        return True
+    return None
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     """Every test gets its own FACERIGHT_HOME, so no state leaks between tests or from the user."""

@@ -11,6 +11,8 @@ from faceright.cli.main import main
 from faceright.licenses import signing
 from faceright.licenses.keyring import Keyring, KeyringError
 
+pytestmark = pytest.mark.hostside
+
 
 def test_the_keyring_lives_under_faceright_home(isolated_home):
     key = Ed25519PrivateKey.generate().public_key()

@@ -8,6 +8,7 @@ import zlib
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from faceright.engine.media import SequenceWriter
@@ -15,6 +16,8 @@ from faceright.labels.aigc import aigc_metadata
 from faceright.labels.metadata import write_image
 from faceright.labels.verify import verify_file
 from label_support import codes
+
+pytestmark = pytest.mark.hostside
 
 pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 

@@ -12,6 +12,8 @@ from faceright.licenses import document, issuing, strictjson, template
 from faceright.licenses.document import DocumentFormatError, LikenessLicense, PlateRelease, load_signed, parse_signed
 from test_license_support import Keys, body_with, leaf_paths, make_body, sign_body
 
+pytestmark = pytest.mark.hostside
+
 KEYS = Keys()  # keys only: no keyring is touched by these tests
 SIGNED = sign_body(make_body(KEYS), KEYS.issuer)
 ENVELOPE = json.loads(SIGNED)

@@ -10,6 +10,8 @@ import pytest
 
 from faceright.cli.main import build_parser
 
+pytestmark = pytest.mark.hostside
+
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -33,7 +33,7 @@ import numpy as np
 from av.video.reformatter import Interpolation
 
 from faceright.engine.media import timecode as tc
-from faceright.engine.media.atomic import AtomicOutput
+from faceright.atomic import AtomicOutput
 from faceright.engine.media.errors import (
     MediaNotFoundError,
     MediaUnreadableError,
@@ -62,7 +62,9 @@ _SWS_RANGES = {"tv": "MPEG", "pc": "JPEG"}
 #: swscale's default YUV↔RGB path is fast but off by up to 5 levels (grey 128 → B,G,R 123,126,124
 #: on x86); ACCURATE_RND round-trips flat colours exactly. Costs about 10 ms instead of 2 ms to
 #: read and 18 ms instead of 8 ms to write one 1080p frame on this CPU.
-_ACCURATE = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
+#: av < 18 (the newest on Python 3.10) has no ACCURATE_RND member but passes an int through as the
+#: swscale flags; 0x40000 is SWS_ACCURATE_RND.
+_ACCURATE = Interpolation.BILINEAR | getattr(Interpolation, "ACCURATE_RND", 0x40000)
 
 
 def _interpolation(accurate: bool) -> Interpolation | None:
