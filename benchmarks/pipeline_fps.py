@@ -22,11 +22,11 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from faceright.demo import demo_files, demo_labels, write_demo_plate
+from faceright.engine.demo import demo_files, demo_labels, write_demo_plate
 from faceright.engine.pipeline import SwapPipeline
 from faceright.engine.runtime import Runtime
 from faceright.engine.settings import engine_settings
-from faceright.engine.swap_clip import SwapRequest, swap_clip
+from faceright.engine.jobs.swap import SwapRequest, swap_clip_unchecked as swap_clip
 
 
 class TimedRuns:

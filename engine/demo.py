@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 from fractions import Fraction
 from importlib import metadata
 from pathlib import Path
@@ -94,3 +95,80 @@ def demo_labels(folder: Path):
     from dataclasses import replace
 
     return replace(studio, provider_code=DEMO_PROVIDER_CODE, signing_key=private, public_key=public), True
+
+
+# -- the demo's licensing: a platform, a registry, a license and a release made for the demo ---------
+
+DEMO_REGISTRY = "http://127.0.0.1:9/faceright-demo-registry/v1"   # never contacted: the demo verifies offline
+_MARKER = "made-by-faceright-demo.txt"
+
+
+@dataclass(frozen=True)
+class DemoStudio:
+    """A self-contained studio for the demo: its own FACERIGHT_HOME, keyring and revocation cache,
+    a signed likeness license for the donor and a signed plate release for the plate performer."""
+
+    config: Any
+    license: Path
+    release: Path
+    usage: Any
+    placeholder_labels: bool
+
+
+def demo_studio(folder: Path, studio: Any, embedder: Any, *, donor: Path, performer: Path) -> DemoStudio:
+    """Make (again) ``folder``: a demo platform key and registry key trusted in the demo's own
+    keyring, an empty revocation list signed by the registry, a likeness license whose reference
+    is the ``donor``'s face and a plate release whose reference is the ``performer``'s, both
+    covering today's publish on the template's production. ``studio`` (the TD's Config) gives
+    the label policy when one is configured; nothing of the TD's keyring or caches is touched."""
+    import shutil
+    from datetime import datetime, timedelta, timezone
+
+    from faceright.config import Config
+    from faceright.labels.aigc import write_keypair
+    from faceright.licenses import identity, issuing, signing, template
+    from faceright.licenses.revocation import dumps_record
+    from faceright.usage import Usage
+
+    if folder.exists():
+        if not (folder / _MARKER).exists():
+            raise DependencyMissingError(f"{folder} exists and was not made by the demo; choose another --out")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / _MARKER).write_text("faceright demo studio: keys, licenses and caches made for the demo only\n")
+    labels = dict(studio.table("labels"))
+    placeholder = not (studio.labels.provider_code and studio.labels.signing_key_path.exists())
+    if placeholder:
+        private, public = folder / "demo-aigc-ed25519.pem", folder / "demo-aigc-ed25519.pub.pem"
+        write_keypair(private, public)
+        labels = {**labels, "provider_code": DEMO_PROVIDER_CODE, "signing_key": str(private),
+                  "public_key": str(public)}
+    else:
+        labels = {**labels, "signing_key": str(studio.labels.signing_key_path),
+                  "public_key": str(studio.labels.public_key_path)}
+    config = Config({"engine": dict(studio.table("engine")), "labels": labels,
+                     "licenses": {"revocation_mode": "offline"}}, home=folder / "home",
+                    models_dir_env=studio.models_dir_env)
+    platform, registry = signing.generate_private_key(), signing.generate_private_key()
+    keyring = config.keyring()
+    keyring.add(platform.public_key(), name="demo-platform", roles=("issuer",))
+    keyring.add(registry.public_key(), name="demo-registry", roles=("registry",))
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    listing = {"schema": "faceright.revocation-list/1", "registry_url": DEMO_REGISTRY,
+               "issued_at": (now - timedelta(minutes=1)).isoformat(), "entries": []}
+    config.revocation_store().save_list(DEMO_REGISTRY, dumps_record(signing.envelope(listing, registry)))
+
+    def document(body: dict, image: Path, out: Path) -> Path:
+        body["term"]["start"] = (now - timedelta(days=1)).date().isoformat()
+        body["consent"]["signed_at"] = (now - timedelta(days=1)).isoformat()
+        body["revocation"] = {"registry_url": DEMO_REGISTRY, "registry_key_id": signing.key_id(registry.public_key())}
+        reference = identity.make_reference([identity.read_image(image)], embedder, threshold=0.5)
+        issuing.write_new(out, issuing.dumps_signed(issuing.issue(body, platform, reference=reference, now=now)))
+        return out
+
+    license_path = document(template.license_template(), donor, folder / "likeness-license.json")
+    release_path = document(template.release_template(), performer, folder / "plate-release.json")
+    production = template.license_template()["scope"]["productions"][0]["project_id"]
+    usage = Usage(production=production, platform="douyin", territory="CN", when=now, character="Lead", episode=1,
+                  tier="ordinary")
+    return DemoStudio(config, license_path, release_path, usage, placeholder)

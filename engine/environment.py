@@ -157,6 +157,9 @@ def diagnose(
         if not check.ok:
             findings.append(Finding(f"models.{check.status}", "warning", check.message,
                                     {"name": check.name, "path": str(check.path)}))
+        elif check.warning is not None:   # usable but unregistered: its sha256 is checked by no one
+            findings.append(Finding("models.unregistered", "warning", check.warning,
+                                    {"name": check.name, "path": str(check.path)}))
 
     choices = []
     wanted = {"detector": settings.detector, "recogniser": settings.recogniser, "swapper": settings.swapper}

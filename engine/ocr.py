@@ -1,4 +1,7 @@
-"""Reading text from pixels, so a visible label is proven whoever rendered it.
+"""The engine's OCR backend: reading text from pixels, so a visible label is proven whoever rendered it.
+
+It implements the core's :class:`faceright.labels.ocr.OcrBackend` seam and is found by the
+core through the ``faceright.ocr`` entry point, so the core never imports the engine.
 
 The backend runs PaddleOCR's PP-OCRv4 Chinese/English detection (DB) and recognition (CTC)
 networks with onnxruntime. The ONNX files come from the ``rapidocr-onnxruntime`` wheel, used
@@ -14,15 +17,16 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from faceright.compat import file_digest
 from faceright.errors import DependencyMissingError, ModelError
+from faceright.labels.ocr import OcrBackend, TextBox  # noqa: F401  (the seam this module implements)
+
+from .runtime import import_onnxruntime
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +49,6 @@ _REC_MIN_SCORE = 0.5
 _STRONG_EDGE = 0.5         # a strong edge: gradient >= this share of the crop's 99th percentile
 _INK_ROW_SHARE = 0.2       # a glyph row holds >= this share of the strong pixels of the fullest row
 _MEASURE_HEIGHT = 48       # text-line crops taller than this are measured scaled down to it
-
-
-@dataclass(frozen=True)
-class TextBox:
-    """One line of text found in a frame; ``box`` is (x1, y1, x2, y2) in frame pixels."""
-
-    text: str
-    score: float
-    box: tuple[int, int, int, int]
-    glyph_height: int          #: height of the inked rows inside the box, measured from pixels
-
-
-class OcrBackend(Protocol):
-    name: str
-
-    def read(self, frame: np.ndarray) -> list[TextBox]:
-        """Every text line in a BGR frame."""
-        ...
-
-    def read_region(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> list[TextBox]:
-        """The text lines around ``box`` (frame coordinates), at the scale a whole-frame read uses."""
-        ...
 
 
 def _carrier_models_dir() -> Path | None:
@@ -105,12 +87,7 @@ class PaddleOcr:
 
     def __init__(self, det_path: Path, rec_path: Path, *, providers: tuple[str, ...] = ("CPUExecutionProvider",),
                  threads: int = 0) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise DependencyMissingError(
-                "onnxruntime is not installed; OCR of the visible label needs it: pip install 'faceright[cpu]' (or [gpu])"
-            ) from exc
+        ort = import_onnxruntime()   # the engine's one way in: refuses a missing or doubled onnxruntime
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:
@@ -256,6 +233,6 @@ def _last_inked(inked: np.ndarray, start: int, step: int) -> int:
     return last
 
 
-def default_backend(models_dir: Path | None = None) -> OcrBackend:
-    """The OCR backend faceright uses; raises :class:`DependencyMissingError` when none can run."""
+def paddle_backend(models_dir: Path | None = None) -> PaddleOcr:
+    """The engine's OCR backend (entry point ``faceright.ocr: paddle``)."""
     return PaddleOcr.from_settings(models_dir)

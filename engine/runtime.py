@@ -45,6 +45,7 @@ from onnx import numpy_helper
 from faceright.errors import ConfigError, DependencyMissingError
 
 from .backends import Detector, Recogniser, Swapper, check_backend
+from .batching import run_in_batches
 from .models.catalog import Catalog, ModelFile
 from .models.errors import ModelError, ModelNotFoundError
 from .models.fixups import fix_for_onnxruntime
@@ -289,27 +290,10 @@ class Session:
         padding dropped from the outputs); a dynamic one gets chunks of ``batch_size``
         (default: this session's). Every output's axis 0 must be the batch.
         """
-        arrays = {k: np.asarray(v) for k, v in feeds.items()}
-        sizes = {k: (a.shape[0] if a.ndim else None) for k, a in arrays.items()}
-        if not arrays or None in sizes.values() or len(set(sizes.values())) != 1:
-            raise ValueError(f"run_batched needs inputs sharing a batch axis 0, got sizes {sizes}")
-        n = next(iter(sizes.values()))
-        fixed = self.max_batch
-        chunk = fixed or int(batch_size or self.batch_size)
-        if chunk < 1:
-            raise ValueError(f"batch_size must be at least 1, got {chunk}")
         names = list(output_names) if output_names else self.output_names
-        if n == 0:
-            return [np.zeros((0,)) for _ in names]
-        parts: list[list[np.ndarray]] = [[] for _ in names]
-        for start in range(0, n, chunk):
-            piece = {k: a[start:start + chunk] for k, a in arrays.items()}
-            real = next(iter(piece.values())).shape[0]
-            if fixed and real < fixed:
-                piece = {k: np.concatenate([a, np.zeros((fixed - real,) + a.shape[1:], a.dtype)]) for k, a in piece.items()}
-            for i, out in enumerate(self.run(names, piece)):
-                parts[i].append(np.asarray(out)[:real])
-        return [np.concatenate(p, axis=0) for p in parts]
+        outputs = run_in_batches(lambda piece: self.run(names, piece), feeds,
+                                 chunk=int(batch_size or self.batch_size), fixed=self.max_batch)
+        return outputs or [np.zeros((0,)) for _ in names]   # no rows: nothing was run
 
 
 class Runtime:
@@ -330,6 +314,8 @@ class Runtime:
     ) -> None:
         self.settings = settings if settings is not None else engine_settings()
         self.catalog = catalog if catalog is not None else Catalog.from_settings(self.settings)
+        #: every model a backend was made from, by model id (what a job's results record)
+        self.loaded_models: dict[str, ModelFile] = {}
         self._ort = ort
         self.io_binding = io_binding
         self._sessions: dict[_SessionKey, Session] = {}
@@ -480,6 +466,7 @@ class Runtime:
             options.setdefault("batch_size", self.settings.batch_size)
         backend = cls(session, model_id=model.model_id, **options)
         check_backend(backend, _PROTOCOLS[model.kind])
+        self.loaded_models[model.model_id] = model
         return backend
 
     def detector(self, name: str | Path | None = None, **options: Any) -> Detector:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from faceright.config import load_config, settings_from
+from faceright.config import MODELS_ENV, Config, settings_from
 from faceright.home import faceright_home
 
-MODELS_ENV = "FACERIGHT_MODELS"
 
 #: providers in the order faceright prefers them; only those onnxruntime offers are used
 DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -42,10 +41,15 @@ class EngineSettings:
         return self.trt_cache_dir if self.trt_cache_dir is not None else faceright_home() / "trt-cache"
 
 
-def engine_settings(config: Mapping[str, Any] | None = None, **overrides: Any) -> EngineSettings:
-    """Settings from the config file's ``[engine]`` table, then env, then ``overrides``."""
-    config = load_config() if config is None else config
-    env_models = os.environ.get(MODELS_ENV)
-    if env_models and overrides.get("models_dir") is None:
-        overrides["models_dir"] = env_models
-    return settings_from(EngineSettings, config.get("engine"), where="[engine]", **overrides)
+def engine_settings(config: Config | Mapping[str, Any] | None = None, **overrides: Any) -> EngineSettings:
+    """Settings from the config's ``[engine]`` table, then env, then ``overrides``.
+
+    The folders below FACERIGHT_HOME are resolved here, once: the settings never read the
+    environment again."""
+    if not isinstance(config, Config):
+        config = Config.load() if config is None else Config(dict(config), models_dir_env=os.environ.get(MODELS_ENV))
+    if config.models_dir_env and overrides.get("models_dir") is None:
+        overrides["models_dir"] = config.models_dir_env
+    settings = settings_from(EngineSettings, config.table("engine"), where="[engine]", **overrides)
+    return replace(settings, models_dir=settings.models_dir or config.home / "models",
+                   trt_cache_dir=settings.trt_cache_dir or config.home / "trt-cache")

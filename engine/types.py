@@ -11,11 +11,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-Frame = NDArray[np.uint8]          #: H×W×3 BGR image
+from faceright.vectors import Embedding, Frame, cosine  # noqa: F401  (shared with the core)
+
 Mask = NDArray[np.float32]         #: H×W weights in [0, 1]
 Landmarks = NDArray[np.float32]    #: 5×2 points: left eye, right eye, nose, left mouth, right mouth
 Box = NDArray[np.float32]          #: (x1, y1, x2, y2), exclusive ends in pixel units
-Embedding = NDArray[np.float32]    #: L2-normalised identity vector (128-d SFace, 512-d ArcFace)
 Matrix = NDArray[np.float64]       #: 2×3 affine, image → aligned crop
 
 ModelKind = Literal["detector", "recogniser", "swapper"]
@@ -46,18 +46,6 @@ class Donor:
 
     image: Frame
     face: Face
-
-
-def cosine(a: Embedding, b: Embedding) -> float:
-    """Cosine similarity of two identity vectors (normalised here, to be safe)."""
-    a = np.asarray(a, dtype=np.float32).ravel()
-    b = np.asarray(b, dtype=np.float32).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"embeddings differ in size: {a.shape[0]} vs {b.shape[0]} (made by different models?)")
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if na == 0.0 or nb == 0.0:
-        return 0.0
-    return float(np.dot(a, b) / (na * nb))
 
 
 @dataclass(frozen=True, eq=False)

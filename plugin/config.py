@@ -1,8 +1,11 @@
 """The TD's configuration: ``$FACERIGHT_HOME/config.toml``, one table per area.
 
-This module only finds and parses the file. Each area (engine, labels, licenses) owns a
-frozen settings dataclass built with :func:`settings_from` from its table, so unknown keys
-and wrong types are refused with a message naming the file, the table and the key.
+:class:`Config` is read once, at the edge (the CLI's ``main``, a host's start-up), together
+with the environment (``FACERIGHT_HOME``, ``FACERIGHT_CONFIG``, ``FACERIGHT_MODELS``), and
+passed explicitly from there. A table faceright does not know (``[enigne]``) is refused with
+the closest known name. Each area (engine, labels, licenses, paths) owns a frozen settings
+dataclass built with :func:`settings_from` from its table, so unknown keys and wrong types
+are refused with a message naming the file, the table and the key.
 
     [engine]
     models_dir = "/studio/models"
@@ -11,18 +14,110 @@ and wrong types are refused with a message naming the file, the table and the ke
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
-import tomllib
 import types
 import typing
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
+from .compat import tomllib
 from .errors import ConfigError
 from .home import faceright_home
 
 CONFIG_ENV = "FACERIGHT_CONFIG"
+MODELS_ENV = "FACERIGHT_MODELS"
 T = TypeVar("T")
+
+#: the tables a config file may hold, and what each configures
+KNOWN_TABLES = {
+    "engine": "models, providers and the pipeline",
+    "labels": "the AIGC label policy",
+    "licenses": "license verification and revocation",
+    "paths": "media path roots per platform",
+}
+
+
+def _closest(name: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_tables(tables: Mapping[str, Any], where: str) -> None:
+    """Refuse a table faceright does not know, or a top-level key that is not a table."""
+    for name, value in tables.items():
+        if name not in KNOWN_TABLES:
+            raise ConfigError(f"unknown table [{name}] in {where}{_closest(name, KNOWN_TABLES)}; "
+                              f"known tables: {', '.join(f'[{t}]' for t in KNOWN_TABLES)}")
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{name} in {where} must be a table ([{name}] followed by its keys)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The TD's configuration and environment, read once. Areas' settings are built on first use."""
+
+    tables: Mapping[str, Any] = field(default_factory=dict)
+    home: Path = field(default_factory=lambda: faceright_home())
+    source: Path | None = None              #: the file read, if any
+    models_dir_env: str | None = None       #: FACERIGHT_MODELS as it was when the config was read
+
+    def __post_init__(self) -> None:
+        check_tables(self.tables, str(self.source) if self.source else "the configuration")
+
+    @classmethod
+    def load(cls, path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+        env = dict(os.environ if environ is None else environ)
+        if path is None and env.get(CONFIG_ENV) and not config_path(env).exists():
+            raise ConfigError(f"{CONFIG_ENV} names {config_path(env)}, which does not exist; fix the variable "
+                              "or unset it to use FACERIGHT_HOME/config.toml")
+        path = config_path(env) if path is None else path
+        return cls(load_config(path), faceright_home(env), path if path.exists() else None,
+                   env.get(MODELS_ENV) or None)
+
+    def table(self, name: str) -> Mapping[str, Any]:
+        if name not in KNOWN_TABLES:
+            raise KeyError(name)
+        return self.tables.get(name) or {}
+
+    @cached_property
+    def labels(self) -> Any:
+        from .labels.policy import label_settings
+
+        return label_settings(self)
+
+    @cached_property
+    def licenses(self) -> Any:
+        from .licenses.settings import license_settings
+
+        return license_settings(self)
+
+    @cached_property
+    def paths(self) -> Any:
+        from .paths import PathRoots
+
+        return PathRoots.from_table(self.table("paths"))
+
+    def keyring(self) -> Any:
+        from .licenses.keyring import Keyring
+
+        return Keyring(self.home / "keyring" / "keyring.json")
+
+    def revocation_store(self) -> Any:
+        from .licenses.revocation import RevocationStore
+
+        return RevocationStore(self.home / "revocations")
+
+
+def tables_of(config: Config | Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The tables of ``config`` (a :class:`Config`, already-parsed tables, or None: read the file)."""
+    if config is None:
+        return Config.load().tables
+    if isinstance(config, Config):
+        return config.tables
+    return config
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -45,6 +140,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+    check_tables(data, f"config file {path}")
     return data
 
 
@@ -59,8 +155,9 @@ def settings_from(cls: type[T], table: Mapping[str, Any] | None, *, where: str, 
     values = dict(table or {})
     unknown = sorted(set(values) - set(fields))
     if unknown:
+        hint = _closest(unknown[0], fields)
         raise ConfigError(
-            f"unknown key(s) {', '.join(unknown)} in {where}; known keys: {', '.join(sorted(fields))}"
+            f"unknown key(s) {', '.join(unknown)} in {where}{hint}; known keys: {', '.join(sorted(fields))}"
         )
     values.update({k: v for k, v in overrides.items() if v is not None})
     hints = typing.get_type_hints(cls)

@@ -33,6 +33,18 @@ class MediaError(FaceRightError):
     """Media could not be read or written."""
 
 
+class MediaNotFoundError(MediaError):
+    """The media file (or every file of an image sequence) does not exist."""
+
+
+class MediaUnreadableError(MediaError):
+    """The file exists but is not media faceright can read (corrupt, truncated, not media)."""
+
+
+class UnsupportedMediaError(MediaError):
+    """A format, codec or feature this build cannot read or write (named in the message)."""
+
+
 class FrameRangeError(MediaError):
     """A frame range is empty, malformed, or lies outside the frames the media has."""
 
@@ -47,6 +59,14 @@ class MultipleFacesError(NoFaceError):
 
 class OutputError(FaceRightError):
     """An output path cannot be used (it would overwrite a source, its folder is missing...)."""
+
+
+class OutputExistsError(OutputError):
+    """The output exists and overwriting was not asked for."""
+
+
+class OutputIsSourceError(OutputError):
+    """The output path is (or is a link to) a file the output is made from."""
 
 
 class LicenseError(FaceRightError):

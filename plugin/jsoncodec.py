@@ -23,6 +23,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Literal, Union, get_args, get_origin
 
+from .compat import parse_instant
 from .errors import FrameRangeError, ShotError
 from .frames import FrameRange
 
@@ -189,8 +190,7 @@ def _decode_when(data: Any, path: str) -> date | datetime:
     try:
         if "T" not in data:
             return date.fromisoformat(data)
-        text = data[:-1] + "+00:00" if data.endswith("Z") else data   # 3.10's fromisoformat has no 'Z'
-        value = datetime.fromisoformat(text)
+        value = parse_instant(data)   # 'Z' too, on 3.10 as on 3.11
     except ValueError:
         raise _fail(path, f"{data!r} is not an ISO date (2026-05-01) or date-time (2026-05-01T09:00:00+08:00)") \
             from None

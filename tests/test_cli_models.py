@@ -124,3 +124,12 @@ def test_models_dir_option_overrides_the_environment(models, tmp_path, capsys):
     assert main(["models", "--models-dir", str(other), "list"]) == 0
     out = capsys.readouterr().out
     assert f"models folder: {other}" in out and "\nd " in out
+
+
+def test_doctor_warns_of_an_unregistered_model_file_and_says_how_to_register_it(models, capsys):
+    build_arcface(models / "w600k_r50.onnx")          # dropped in, never `models add`ed
+    assert main(["doctor", "--json", "--no-load"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    found = [f for f in report["findings"] if f["code"] == "models.unregistered"]
+    assert len(found) == 1 and found[0]["severity"] == "warning"
+    assert "w600k_r50.onnx" in found[0]["message"] and "models add" in found[0]["message"]

@@ -1,8 +1,10 @@
-"""`faceright swap` end to end on real clips, and every bad input it must refuse cleanly."""
+"""`faceright swap` end to end on real clips: no face without a covering license and release,
+and every bad input refused cleanly."""
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 import av
@@ -10,17 +12,22 @@ import cv2
 import numpy as np
 import pytest
 
+from PIL import Image
+
 from faceright.cli.main import main
+from faceright.config import Config
+from faceright.engine.jobs.swap import swap_shot
 from faceright.engine.runtime import Runtime
 from faceright.engine.settings import EngineSettings
-from faceright.engine.swap_clip import SwapRequest, swap_clip
 from faceright.engine.types import cosine
-from faceright.labels.policy import label_settings
+from faceright.shot import DocumentRef, Donor, FaceShot, Output, Plate
+from faceright.usage import Usage
 
 from clips import make_clip, read_index
 from conftest import TEST_PROVIDER_CODE
 from readback import readback, tag
 from onnx_builders import build_arcface, build_inswapper, build_yunet_stub
+from swap_licenses import Studio, make_studio, reference
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +45,26 @@ def analyser(tmp_path_factory):
     return Runtime(EngineSettings(models_dir=tmp_path_factory.mktemp("models"))).analyser()
 
 
+@pytest.fixture(scope="module")
+def refs(analyser, grace_hopper_path, astronaut_path, t1_path) -> dict:
+    """Real SFace references: the donor (Grace Hopper), the plate performer (the astronaut), and
+    the largest face of insightface's group photo."""
+    return {"donor": reference(analyser, grace_hopper_path), "plate": reference(analyser, astronaut_path),
+            "group": reference(analyser, t1_path)}
+
+
+@pytest.fixture
+def studio(studio_labels, tmp_path, refs) -> Studio:
+    """This test's studio: a license for the donor and a release for the plate performer."""
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    return make_studio(studio_labels, folder, donor_reference=refs["donor"], plate_reference=refs["plate"])
+
+
+def swap(studio: Studio, *args: str, **usage: str) -> int:
+    return main(["swap", *args, *studio.args(**usage), "--no-progress"])
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -51,12 +78,12 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".partial" in p.name or p.name.startswith("."))
 
 
-def test_swap_replaces_the_plate_face_by_the_donor_and_keeps_range_audio_and_timecode(
+def test_swap_replaces_the_plate_face_by_the_donor_and_keeps_range_audio_and_timecode(studio, 
         tmp_path, plate, grace_hopper_path, analyser, capsys):
     out = tmp_path / "out.mov"
     before = _digest(plate)
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
-                 "--frames", "4-15", "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--frames", "4-15")
     assert code == 0, capsys.readouterr().err
     assert _digest(plate) == before, "the plate must never be modified"
     frames = _frames(out)
@@ -73,70 +100,71 @@ def test_swap_replaces_the_plate_face_by_the_donor_and_keeps_range_audio_and_tim
     assert "12/12 frames" in capsys.readouterr().out
 
 
-def test_a_donor_without_a_face_is_refused_before_anything_is_written(tmp_path, plate, capsys):
+def test_a_donor_without_a_face_is_refused_before_anything_is_written(studio, tmp_path, plate, capsys):
     donor = tmp_path / "wall.png"
     cv2.imwrite(str(donor), np.full((200, 200, 3), 180, np.uint8))
     out = tmp_path / "out.mov"
-    code = main(["swap", "--donor", str(donor), "--plate", str(plate), "--out", str(out), "--no-progress"])
+    code = swap(studio, "--donor", str(donor), "--plate", str(plate), "--out", str(out))
     err = capsys.readouterr().err
     assert code == 2
     assert "donor image" in err and "wall.png" in err
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
-def test_a_donor_with_several_faces_is_refused(tmp_path, plate, t1_path, capsys):
-    code = main(["swap", "--donor", str(t1_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
-                 "--no-progress"])
+def test_a_donor_with_several_faces_is_refused(studio, tmp_path, plate, t1_path, capsys):
+    code = swap(studio, "--donor", str(t1_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 )
     err = capsys.readouterr().err
     assert code == 2
     assert "6 faces found in the donor image" in err and "t1.jpg" in err
     assert not (tmp_path / "o.mov").exists()
 
 
-def test_the_largest_face_of_a_group_photo_can_be_the_donor(tmp_path, plate, t1_path):
-    code = main(["swap", "--donor", str(t1_path), "--donor-largest", "--plate", str(plate),
-                 "--out", str(tmp_path / "o.mov"), "--frames", "0-1", "--no-progress"])
+def test_the_largest_face_of_a_group_photo_can_be_the_donor(studio_labels, refs, tmp_path, plate, t1_path):
+    studio = make_studio(studio_labels, tmp_path, donor_reference=refs["group"], plate_reference=refs["plate"])
+    code = swap(studio, "--donor", str(t1_path), "--donor-largest", "--plate", str(plate),
+                 "--out", str(tmp_path / "o.mov"), "--frames", "0-1")
     assert code == 0 and len(_frames(tmp_path / "o.mov")) == 2
 
 
-def test_an_unreadable_plate_gets_a_clear_message(tmp_path, grace_hopper_path, capsys):
+def test_an_unreadable_plate_gets_a_clear_message(studio, tmp_path, grace_hopper_path, capsys):
     bad = tmp_path / "plate.mov"
     bad.write_bytes(b"this is not a movie" * 100)
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(bad), "--out", str(tmp_path / "o.mov"),
-                 "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(bad), "--out", str(tmp_path / "o.mov"),
+                 )
     err = capsys.readouterr().err
     assert code == 2 and "plate.mov" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o.mov").exists() and _leftovers(tmp_path) == []
 
 
-def test_the_output_may_not_be_the_plate(tmp_path, plate, grace_hopper_path, capsys):
+def test_the_output_may_not_be_the_plate(studio, tmp_path, plate, grace_hopper_path, capsys):
     copy = tmp_path / "plate.mov"
     copy.write_bytes(plate.read_bytes())
     before = _digest(copy)
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(copy), "--out", str(copy),
-                 "--overwrite", "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(copy), "--out", str(copy),
+                 "--overwrite")
     assert code == 2 and "never writes over its source" in capsys.readouterr().err
     assert _digest(copy) == before
 
 
-def test_a_model_whose_signature_does_not_fit_the_swapper_role_is_refused(tmp_path, plate, grace_hopper_path, capsys):
+def test_a_model_whose_signature_does_not_fit_the_swapper_role_is_refused(studio, tmp_path, plate, grace_hopper_path, capsys):
     detector = build_yunet_stub(tmp_path / "my_swapper.onnx")
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
-                 "--backend", str(detector), "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--backend", str(detector))
     err = capsys.readouterr().err
     assert code == 2 and "swapper" in err and "detector" in err
     assert not (tmp_path / "o.mov").exists()
 
 
-def test_a_frame_range_outside_the_plate_is_refused(tmp_path, plate, grace_hopper_path, capsys):
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
-                 "--frames", "20-40", "--no-progress"])
+def test_a_frame_range_outside_the_plate_is_refused(studio, tmp_path, plate, grace_hopper_path, capsys):
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--frames", "20-40")
     assert code == 2 and "frame" in capsys.readouterr().err.lower()
     assert not (tmp_path / "o.mov").exists()
 
 
-def test_a_failure_midway_leaves_the_previous_output_intact(tmp_path, plate, grace_hopper_path, monkeypatch):
+def test_a_failure_midway_leaves_the_previous_output_intact(studio, tmp_path, plate, grace_hopper_path, monkeypatch):
     out = tmp_path / "out.mov"
     out.write_bytes(b"previous render")
     runtime = Runtime(EngineSettings(models_dir=tmp_path / "models"))
@@ -152,19 +180,21 @@ def test_a_failure_midway_leaves_the_previous_output_intact(tmp_path, plate, gra
 
     swapper.patches_batch = failing
     monkeypatch.setattr(runtime, "swapper", lambda name=None, **kw: swapper)
-    request = SwapRequest(plate=plate, donor=grace_hopper_path, output=out, overwrite=True, labels=label_settings())
+    shot = FaceShot("sh010", Plate(str(plate)), Donor(str(grace_hopper_path)), DocumentRef(str(studio.license)),
+                    DocumentRef(str(studio.release)), Usage("PRJ-0001", "douyin", "CN", date.today(), tier="ordinary"),
+                    Output(str(out), overwrite=True))
     with pytest.raises(RuntimeError, match="fell off the bus"):
-        swap_clip(request, runtime)
+        swap_shot(shot, runtime, Config.load())
     assert out.read_bytes() == b"previous render"
     assert _leftovers(tmp_path) == []
 
 
-def test_a_swap_over_an_image_sequence_keeps_its_frame_numbers(tmp_path, astronaut, grace_hopper_path):
+def test_a_swap_over_an_image_sequence_keeps_its_frame_numbers(studio, tmp_path, astronaut, grace_hopper_path):
     from clips import make_sequence
 
     make_sequence(tmp_path / "plate.%04d.png", astronaut, frames=4, first=1001)
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(tmp_path / "plate.%04d.png"),
-                 "--out", str(tmp_path / "out.####.png"), "--frames", "1002-1003", "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(tmp_path / "plate.%04d.png"),
+                 "--out", str(tmp_path / "out.####.png"), "--frames", "1002-1003")
     assert code == 0
     assert sorted(p.name for p in tmp_path.glob("out.*.png")) == ["out.1002.png", "out.1003.png"]
     plate_frame = cv2.imread(str(tmp_path / "plate.1002.png"))
@@ -172,20 +202,20 @@ def test_a_swap_over_an_image_sequence_keeps_its_frame_numbers(tmp_path, astrona
     assert out_frame.shape == plate_frame.shape and not np.array_equal(out_frame, plate_frame)
 
 
-def test_an_inswapper_model_without_an_arcface_recogniser_says_which_model_to_add(
+def test_an_inswapper_model_without_an_arcface_recogniser_says_which_model_to_add(studio, 
         tmp_path, plate, grace_hopper_path, capsys):
     models = tmp_path / "models"
     models.mkdir()
     build_inswapper(models / "inswapper_128.onnx")
     assert main(["models", "--models-dir", str(models), "add", str(models / "inswapper_128.onnx")]) == 0
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
-                 "--models-dir", str(models), "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 "--models-dir", str(models))
     err = capsys.readouterr().err
     assert code == 2 and "512-d" in err and "faceright models add" in err
     assert not (tmp_path / "o.mov").exists()
 
 
-def test_an_installed_inswapper_and_arcface_are_used_by_default(tmp_path, plate, grace_hopper_path, capsys):
+def test_an_installed_inswapper_and_arcface_are_used_by_default(studio, tmp_path, plate, grace_hopper_path, capsys):
     models = tmp_path / "models"
     models.mkdir()
     build_inswapper(models / "swap.onnx")
@@ -193,8 +223,8 @@ def test_an_installed_inswapper_and_arcface_are_used_by_default(tmp_path, plate,
     for name in ("swap.onnx", "rec.onnx"):   # a TD registers users' models; unregistered ones are never picked
         assert main(["models", "--models-dir", str(models), "add", str(models / name)]) == 0
     out = tmp_path / "o.mov"
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
-                 "--models-dir", str(models), "--frames", "0-3", "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--models-dir", str(models), "--frames", "0-3")
     assert code == 0, capsys.readouterr().err
     assert "with inswapper:" in capsys.readouterr().out
     plate_frames, out_frames = _frames(plate)[:4], _frames(out)
@@ -203,19 +233,23 @@ def test_an_installed_inswapper_and_arcface_are_used_by_default(tmp_path, plate,
     assert all(c.mean() > 0.02 for c in changed)
 
 
-def test_a_video_swapped_into_a_sequence_is_labelled_in_every_frame_file(tmp_path, plate, grace_hopper_path, capsys):
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate),
-                 "--out", str(tmp_path / "shot.%04d.png"), "--frames", "0-2", "--no-progress"])
+def test_a_video_swapped_into_a_sequence_is_labelled_in_every_frame_file(studio, tmp_path, plate, grace_hopper_path, capsys):
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate),
+                 "--out", str(tmp_path / "shot.%04d.png"), "--frames", "0-2")
     assert code == 0, capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.glob("shot.*.png")) == ["shot.1001.png", "shot.1002.png", "shot.1003.png"]
-    assert "label: proven" in capsys.readouterr().out
+    files = sorted(tmp_path.glob("shot.*.png"))
+    assert [p.name for p in files] == ["shot.1001.png", "shot.1002.png", "shot.1003.png"]
+    for path in files:   # read back by Pillow, not by faceright: XMP with the TC260 AIGC property
+        with Image.open(path) as image:
+            xmp = image.info.get("XML:com.adobe.xmp", "")
+        assert "TC260:AIGC" in xmp and TEST_PROVIDER_CODE in xmp, path
 
 
-def test_every_swap_output_carries_the_signed_aigc_label_read_back_independently(
+def test_every_swap_output_carries_the_signed_aigc_label_read_back_independently(studio, 
         tmp_path, plate, grace_hopper_path, capsys):
     out = tmp_path / "shot.mp4"
-    assert main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
-                 "--frames", "0-5", "--no-progress"]) == 0
+    assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--frames", "0-5") == 0
     assert "label: proven in the file (metadata)" in capsys.readouterr().out
     aigc = json.loads(tag(readback(out)["format"], "AIGC"))
     assert list(aigc) == ["Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
@@ -224,36 +258,152 @@ def test_every_swap_output_carries_the_signed_aigc_label_read_back_independently
     assert main(["label", "verify", str(out)]) == 0
 
 
-def test_a_deliverable_also_carries_the_visible_label_found_by_ocr(tmp_path, astronaut, grace_hopper_path, capsys):
+def test_a_deliverable_also_carries_the_visible_label_found_by_ocr(studio, tmp_path, astronaut, grace_hopper_path, capsys):
     plate = make_clip(tmp_path / "cut.mov", astronaut, frames=60, size=(480, 272), motion="still")
     out = tmp_path / "master.mp4"
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
-                 "--deliverable", "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                 "--deliverable")
     printed = capsys.readouterr().out
     assert code == 0 and "label: proven in the file (metadata, visible)" in printed, printed
     capsys.readouterr()
     assert main(["label", "verify", str(out), "--deliverable"]) == 0
     # the plain shot output of the same swap has no visible text: as a deliverable it fails
     shot = tmp_path / "shot.mp4"
-    assert main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(shot),
-                 "--no-progress"]) == 0
+    assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(shot),
+                 ) == 0
     assert main(["label", "verify", str(shot), "--deliverable"]) == 1
 
 
-def test_a_studio_without_a_configured_label_cannot_swap(tmp_path, plate, grace_hopper_path, capsys, isolated_home):
+def test_a_studio_without_a_configured_label_cannot_swap(studio, tmp_path, plate, grace_hopper_path, capsys, isolated_home):
     (isolated_home / "config.toml").unlink()
-    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
-                 "--no-progress"])
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                 )
     err = capsys.readouterr().err
     assert code == 2 and "provider_code" in err
     assert not (tmp_path / "o.mov").exists()
 
 
-def test_the_encoder_preset_and_quality_reach_the_writer(tmp_path, plate, grace_hopper_path):
+def test_the_encoder_preset_and_quality_reach_the_writer(studio, tmp_path, plate, grace_hopper_path):
     sizes = {}
     for crf in (10, 40):
         out = tmp_path / f"crf{crf}.mp4"
-        assert main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
-                     "--frames", "0-11", "--preset", "ultrafast", "--crf", str(crf), "--no-progress"]) == 0
+        assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                     "--frames", "0-11", "--preset", "ultrafast", "--crf", str(crf)) == 0
         sizes[crf] = out.stat().st_size
     assert sizes[10] > 3 * sizes[40]
+
+
+# -- no swap without a covering license and release ------------------------------------------------
+
+
+def _refused(code: int, err: str, out: Path, *codes: str) -> None:
+    assert code == 1, err
+    assert "refused, nothing was written" in err
+    for c in codes:
+        assert c in err, err
+    assert not out.exists() and _leftovers(out.parent) == []
+
+
+def test_a_swap_without_license_and_release_is_refused_before_anything_is_read(tmp_path, plate, grace_hopper_path,
+                                                                               studio_labels, capsys):
+    out = tmp_path / "o.mov"
+    code = main(["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--license" in err and "--release" in err and "--production" in err
+    assert not out.exists()
+
+
+def test_a_license_for_another_platform_refuses_the_shot_with_every_reason(studio, tmp_path, plate,
+                                                                           grace_hopper_path, capsys):
+    out = tmp_path / "o.mov"
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                platform="kuaishou", tier="key")
+    _refused(code, capsys.readouterr().err, out, "license.platform_out_of_scope", "license.tier_above_license")
+
+
+def test_a_donor_who_is_not_the_licensed_person_is_refused(studio, tmp_path, plate, t1_path, capsys):
+    out = tmp_path / "o.mov"
+    code = swap(studio, "--donor", str(t1_path), "--donor-largest", "--plate", str(plate), "--out", str(out))
+    err = capsys.readouterr().err
+    _refused(code, err, out, "license.identity_mismatch")
+    assert "likeness license" in err
+
+
+def test_a_plate_face_the_release_does_not_cover_is_refused(studio_labels, refs, tmp_path, plate,
+                                                            grace_hopper_path, capsys):
+    # the release's reference is someone else than the astronaut on the plate
+    studio = make_studio(studio_labels, tmp_path, donor_reference=refs["donor"], plate_reference=refs["group"])
+    out = tmp_path / "o.mov"
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out))
+    err = capsys.readouterr().err
+    _refused(code, err, out, "license.identity_mismatch")
+    assert "plate release" in err and "frame 0" in err
+
+
+@pytest.mark.parametrize("which", ["license", "release"])
+def test_a_revoked_license_or_release_is_refused(studio_labels, refs, tmp_path, plate, grace_hopper_path,
+                                                 capsys, which):
+    studio = make_studio(studio_labels, tmp_path, donor_reference=refs["donor"], plate_reference=refs["plate"],
+                         revoked=(which,))
+    out = tmp_path / "o.mov"
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out))
+    err = capsys.readouterr().err
+    _refused(code, err, out, "license.revoked")
+    assert ("likeness license" if which == "license" else "plate release") in err
+
+
+def test_documents_signed_by_an_untrusted_key_are_refused(studio_labels, refs, tmp_path, plate,
+                                                          grace_hopper_path, capsys):
+    elsewhere = tmp_path / "other-home"
+    elsewhere.mkdir()
+    stranger = make_studio(elsewhere, tmp_path, donor_reference=refs["donor"], plate_reference=refs["plate"])
+    out = tmp_path / "o.mov"
+    code = swap(stranger, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out))
+    _refused(code, capsys.readouterr().err, out, "license.key_unknown")
+
+
+def test_a_release_given_where_the_license_belongs_is_refused(studio, tmp_path, plate, grace_hopper_path, capsys):
+    swapped = Studio(studio.release, studio.license, studio.usage_args)
+    out = tmp_path / "o.mov"
+    code = swap(swapped, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out))
+    _refused(code, capsys.readouterr().err, out, "license.wrong_kind", "release.wrong_kind")
+
+
+def test_a_shot_file_runs_and_its_results_name_the_documents_and_the_output(studio, tmp_path, plate,
+                                                                           grace_hopper_path, capsys):
+    out = tmp_path / "o.mov"
+    shot = FaceShot("ep01_sh010", Plate(str(plate), frames=None), Donor(str(grace_hopper_path)),
+                    DocumentRef(str(studio.license)), DocumentRef(str(studio.release)),
+                    Usage("PRJ-0001", "douyin", "CN", date.today(), tier="ordinary"), Output(str(out)))
+    (tmp_path / "shot.json").write_text(shot.dumps())
+    done = tmp_path / "done.json"
+    code = main(["swap", "--shot", str(tmp_path / "shot.json"), "--results", str(done), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    results = FaceShot.load(done).results
+    license_body = json.loads(studio.license.read_text())["body"]
+    release_body = json.loads(studio.release.read_text())["body"]
+    assert (results.license_id, results.release_id) == (license_body["license_id"], release_body["release_id"])
+    assert [(o.path, o.sha256) for o in results.outputs] == [(str(out), _digest(out))]
+    aigc = json.loads(tag(readback(out)["format"], "AIGC"))
+    assert results.produce_id == aigc["ProduceID"] and results.label_proven is True
+    assert {m.kind for m in results.models} == {"detector", "recogniser", "swapper"}
+    assert all(len(m.sha256) == 64 for m in results.models if m.kind != "swapper")
+    assert "license.signature_ok" in {v.code for v in results.verdicts}
+
+
+def test_a_shot_naming_its_documents_by_id_only_is_refused_until_a_store_exists(studio, tmp_path, plate,
+                                                                               grace_hopper_path, capsys):
+    out = tmp_path / "o.mov"
+    shot = FaceShot("sh020", Plate(str(plate)), Donor(str(grace_hopper_path)), DocumentRef(id="urn:uuid:1"),
+                    DocumentRef(str(studio.release)), Usage("PRJ-0001", "douyin", "CN", date.today()),
+                    Output(str(out)))
+    (tmp_path / "shot.json").write_text(shot.dumps())
+    code = main(["swap", "--shot", str(tmp_path / "shot.json"), "--no-progress"])
+    _refused(code, capsys.readouterr().err, out, "license.store_missing")
+
+
+def test_a_bad_shot_file_names_the_member(tmp_path, studio_labels, capsys):
+    (tmp_path / "shot.json").write_text('{"schema": "FaceShot.1", "shot_id": "x", "plate": {"path": "p.mov", '
+                                        '"frames": {"first": "1001", "last": 1048}}}')
+    assert main(["swap", "--shot", str(tmp_path / "shot.json")]) == 2
+    assert "plate.frames.first: must be a whole number" in capsys.readouterr().err

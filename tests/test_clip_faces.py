@@ -86,9 +86,9 @@ def test_shrink_matches_area_resampling_at_any_ratio(size, astronaut):
 
 def test_following_faces_swaps_as_well_as_a_whole_frame_pass_on_every_frame(tmp_path, grace_hopper):
     """The identity the output shows (SFace on the re-detected face) does not suffer from following."""
-    from faceright.demo import demo_files, demo_labels, write_demo_plate
+    from faceright.engine.demo import demo_files, demo_labels, write_demo_plate
     from faceright.engine.media import open_source
-    from faceright.engine.swap_clip import SwapRequest, swap_clip
+    from faceright.engine.jobs.swap import SwapRequest, swap_clip_unchecked as swap_clip
     from faceright.engine.types import cosine
 
     files = demo_files(tmp_path)

@@ -18,6 +18,8 @@ from faceright.labels.aigc import (
 from faceright.labels.policy import LabelSettings, label_settings, required_labels
 from label_support import PROVIDER, codes, errors
 
+pytestmark = pytest.mark.hostside
+
 pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
 # GB 45438-2025 Annex E, written out from the standard (../shared/reference/compliance.md §1.4), not from the code

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from faceright.labels.fonts import default_font_path
-from faceright.labels.ocr import glyph_height
+from faceright.engine.ocr import glyph_height
 from faceright.labels.policy import POSITIONS, LabelSettings
 from faceright.labels.verify import label_text_matches
 from faceright.labels.visible import LabelFontError, VisibleLabel

@@ -19,6 +19,8 @@ from test_license_support import (
     NO_FACE, PERSON_A, PERSON_A_AGAIN, PERSON_B, SEVERAL_FACES, RegistryServer, StubEmbedder, write_face,
 )
 
+pytestmark = pytest.mark.hostside
+
 TODAY = date.today().isoformat()
 
 

@@ -15,6 +15,8 @@ from test_license_support import (
     FAST, NOW, PERSON_A, Keys, blocking_codes, cache_list, codes, make_body, shot, sign_body, stub_vectors, verifier,
 )
 
+pytestmark = pytest.mark.hostside
+
 VECTORS = stub_vectors()
 
 

@@ -25,6 +25,8 @@ from test_license_support import (
     stub_vectors, verifier,
 )
 
+pytestmark = pytest.mark.hostside
+
 
 @pytest.fixture
 def keys() -> Keys:

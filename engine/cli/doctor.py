@@ -14,7 +14,7 @@ import json
 from faceright.engine.environment import Diagnosis, diagnose
 from faceright.engine.settings import engine_settings
 
-from .table import format_table
+from faceright.cli.table import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:

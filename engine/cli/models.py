@@ -16,7 +16,7 @@ from pathlib import Path
 from faceright.engine.models.catalog import Catalog, Check
 from faceright.engine.settings import engine_settings
 
-from .table import format_table
+from faceright.cli.table import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,6 @@
-"""Label an existing file: metadata (stream copy where the container allows), burn-in, C2PA.
+"""The label job: label an existing file (metadata by stream copy where the container allows,
+burn-in, C2PA). It re-encodes video with the engine's media layer, so it sits above the
+engine proper; the core reaches it through the engine client (``faceright.labels.apply``).
 
 Order matters (compliance.md §3.1): burn the visible text → write the AIGC metadata →
 C2PA-sign last. The result is then verified by reading the written file back; the caller
@@ -8,33 +10,25 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from faceright.engine.media.atomic import AtomicOutput
-from faceright.engine.media.video import AudioSpan, VideoReader, VideoWriter, probe_video, remux
+from faceright.engine_client import ApplyResult
 from faceright.errors import MediaError
+from faceright.labels import c2pa_manifest
+from faceright.labels.aigc import AIGC_KEY, build_label
+from faceright.labels.metadata import VIDEO_CONTAINERS, container_of, write_image
+from faceright.labels.ocr import OcrBackend
+from faceright.labels.policy import LabelSettings
+from faceright.labels.verify import verify_file
+from faceright.labels.visible import VisibleLabel
 
-from . import c2pa_manifest
-from .aigc import AIGC_KEY, AigcLabel, build_label
-from .metadata import VIDEO_CONTAINERS, container_of, write_image
-from .ocr import OcrBackend
-from .policy import LabelSettings
-from .verify import LabelReport, verify_file
-from .visible import VisibleLabel
+from faceright.atomic import AtomicOutput
+from ..media.video import AudioSpan, VideoReader, VideoWriter, probe_video, remux
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ApplyResult:
-    path: Path
-    label: AigcLabel
-    report: LabelReport
-    seconds: float          #: writing time, without the verification
 
 
 def burn_video(src: Path, dst: Path, label: VisibleLabel, metadata: dict[str, str], *, sources: list[Path],

@@ -1,19 +1,26 @@
-"""Swap a face through a whole clip: the one call the CLI, the hosts and the farm make.
+"""The swap job: a FaceShot in, a licensed, labelled output out. Nothing is swapped unlicensed.
 
-:func:`swap_clip` checks every input before a frame is decoded (the donor shows exactly
-one face, the output will not replace a source, the range lies inside the plate, the AIGC
-label can be made), then streams the plate through
-:class:`~faceright.engine.pipeline.SwapPipeline` into an atomic writer: the output appears
-under its final name only when it is complete, and a failure leaves any previous output
-untouched.
+:func:`swap_shot` is what :class:`~faceright.engine.jobs.local.LocalEngine` (and through it
+the CLI, the hosts, the gates and the farm) runs. Before the plate is decoded for the swap,
+it reads the donor face and the plate face it will replace (the selected face on the first
+frame where one is found) and verifies the likeness license against the donor and the plate
+release against the plate face, with the same verifier ``faceright license verify`` uses.
+Anything blocking refuses the job with :class:`~faceright.errors.SwapRefusedError` carrying
+every finding, and nothing is written.
 
-A swap output is never written unlabelled: every output carries the signed ``AIGC``
-metadata object (the writer reads it back before the rename), a deliverable also the
-visible text burned into its frames; the label is then proven on the written file by the
-label verifier (:attr:`SwapResult.label`).
+Then it checks every other input (the output will not replace a source, the range lies inside
+the plate, the AIGC label can be made), streams the plate through
+:class:`~faceright.engine.pipeline.SwapPipeline` into an atomic writer (the output appears
+under its final name only when complete; a failure leaves any previous output untouched),
+and proves the label on the written file. The FaceShot comes back with its results: output
+hashes, ProduceID, the license and release ids, the verdicts and the models used.
+
+This module sits above the engine proper (media, models, pipeline) and the core's labels and
+licenses: it is the one place that combines them.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -21,20 +28,25 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
-from faceright.errors import ConfigError
-from faceright.labels.aigc import aigc_metadata
+from faceright.config import Config
+from faceright.engine_client import SwapOutcome
+from faceright.errors import ConfigError, SwapRefusedError
+from faceright.labels.aigc import AIGC_KEY, build_label
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import LabelReport, verify_file
 from faceright.labels.visible import VisibleLabel
+from faceright.licenses.coverage import Coverage, check_coverage, open_verifier, reference_model
+from faceright.licenses.identity import FaceEvidence
+from faceright.shot import FaceShot, FileHash, ModelUse, Results, Verdict
 
-from .models.errors import ModelNotFoundError
-from .media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
-from .analysis import ClipFaceFinder
-from .pipeline import PipelineStats, SwapPipeline
-from .progress import ProgressCallback
-from .runtime import Runtime
-from .select import SELECT_RULES, SelectRule, Selection
-from .types import Donor, Face, cosine
+from ..models.errors import ModelNotFoundError
+from ..media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
+from ..analysis import ClipFaceFinder
+from ..pipeline import PipelineStats, SwapPipeline
+from ..progress import ProgressCallback
+from ..runtime import Runtime
+from ..select import SELECT_RULES, SelectRule, Selection, TargetTracker
+from ..types import Donor, Face, cosine
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +64,7 @@ class SwapRequest:
     target: Path | None = None           #: a reference image of the plate face to replace
     select: SelectRule | None = None     #: default: "reference" with a target image, else "largest"
     threshold: float = 0.35              #: similarity to the target reference that selects a face
+    reference_embedding: Any = None      #: or the plate face's reference as an embedding
     swapper: str | None = None           #: model name/path, "classic", or None for the best installed
     detector: str | None = None
     recogniser: str | None = None
@@ -74,7 +87,7 @@ class SwapRequest:
     def rule(self) -> SelectRule:
         if self.select is not None:
             return self.select
-        return "reference" if self.target is not None else "largest"
+        return "reference" if self.target is not None or self.reference_embedding is not None else "largest"
 
 
 @dataclass(frozen=True)
@@ -85,24 +98,120 @@ class SwapResult:
     swapper: str
     donor_face: Face
     label: LabelReport                   #: the label proven (or not) on the written file
+    produce_id: str = ""
+    models: tuple[ModelUse, ...] = ()
 
 
-def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallback | None = None) -> SwapResult:
-    """Replace the selected face of ``request.plate`` by the donor's, into ``request.output``."""
+def swap_shot(shot: FaceShot, runtime: Runtime, config: Config, *,
+              progress: ProgressCallback | None = None) -> SwapOutcome:
+    """Verify ``shot``'s license and release, then swap it; the returned shot carries its results."""
+    media = shot.media(config.paths)
+    request = SwapRequest(
+        plate=media.plate, donor=media.donor, output=media.output, labels=config.labels,
+        frames=shot.plate.frames, donor_largest=shot.donor.largest, target=media.plate_face,
+        select=shot.plate_face.rule, threshold=shot.plate_face.threshold,
+        reference_embedding=shot.plate_face.embedding.values if shot.plate_face.embedding else None,
+        swapper=None if shot.swap.backend == "auto" else shot.swap.backend,
+        detector=shot.swap.detector, recogniser=shot.swap.recogniser, rate=shot.plate.rate,
+        deliverable=shot.output.deliverable, overwrite=shot.output.overwrite,
+        writer_options={k: v for k, v in (("preset", shot.swap.preset), ("crf", shot.swap.crf)) if v is not None},
+    )
+    prepared = _prepare(request, runtime)
+    coverage = _coverage(shot, media, prepared, runtime, config)
+    if coverage.blocks:
+        raise SwapRefusedError(
+            f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
+            findings=list(coverage.findings))
+    result = _render(request, runtime, prepared, progress=progress)
+    results = Results(
+        outputs=tuple(FileHash(str(p), _sha256(p)) for p in _written_files(result)),
+        produce_id=result.produce_id, license_id=coverage.license_id, release_id=coverage.release_id,
+        verdicts=tuple(Verdict(f.code, f.severity, f.message) for f in coverage.findings + tuple(result.label.findings)),
+        models=tuple(result.models), frames=result.frames, label_proven=result.label.proven)
+    stats = result.stats
+    return SwapOutcome(shot.with_results(results), result.label, stats.frames, stats.frames_swapped,
+                       stats.faces_swapped, stats.seconds, result.swapper, tuple(coverage.findings))
+
+
+def swap_clip_unchecked(request: SwapRequest, runtime: Runtime, *,
+                        progress: ProgressCallback | None = None) -> SwapResult:
+    """The swap without the license check, for benchmarks and the engine's own tests only.
+
+    Everything a user runs goes through :func:`swap_shot`."""
+    return _render(request, runtime, _prepare(request, runtime), progress=progress)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    analyser: Any
+    donor_image: Any
+    donor_face: Face
+    selection: Selection
+
+
+def _prepare(request: SwapRequest, runtime: Runtime) -> _Prepared:
+    """Every check that needs no model but the analyser: output path, donor face, selection."""
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
     check_output_path(request.output, sources=sources, overwrite=request.overwrite)
-    metadata = {**request.metadata, **aigc_metadata(request.labels)}   # refuses an unconfigured label first
-    visible = VisibleLabel.from_settings(request.labels) if request.deliverable else None
     analyser = runtime.analyser(request.detector, request.recogniser)
     donor_image = read_image(request.donor)
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",
                                   largest=request.donor_largest)
-    selection = _selection(request, analyser, donor_face)
+    return _Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
+
+
+def _coverage(shot: FaceShot, media: Any, prepared: _Prepared, runtime: Runtime, config: Config) -> Coverage:
+    """Verify the documents with evidence made by the recogniser each document's reference was
+    made with, when this machine has it (else the analyser's: the verifier names the mismatch)."""
+    def evidence(wanted: str | None, image: Any, face: Face, source: str) -> FaceEvidence:
+        recogniser = _recogniser_for(runtime, wanted) or prepared.analyser.recogniser
+        if recogniser is prepared.analyser.recogniser and face.embedding is not None:
+            return FaceEvidence(face.embedding, recogniser.model_id, source)
+        return FaceEvidence(recogniser.embed(image, [face])[0], recogniser.model_id, source)
+
+    wanted_license = reference_model(media.license)
+    wanted_release = reference_model(media.release)
+    donor = evidence(wanted_license, prepared.donor_image, prepared.donor_face, str(media.donor))
+    plate = [evidence(wanted_release, frame, face, f"{media.plate} frame {index}")
+             for index, frame, face in _first_selected(media.plate, shot, prepared)]
+    with open_verifier(config) as verifier:
+        return check_coverage(shot, verifier, license_path=media.license, release_path=media.release,
+                              donor=donor, plate=plate)
+
+
+def _recogniser_for(runtime: Runtime, model_id: str | None) -> Any:
+    """A recogniser of the catalog whose model id is ``model_id`` (None when there is none)."""
+    if model_id is None:
+        return None
+    for model in runtime.catalog.all():
+        if model.kind == "recogniser" and model.status != "mismatch" and model.model_id == model_id:
+            return runtime.load(model, "recogniser")
+    return None
+
+
+def _first_selected(plate: Path, shot: FaceShot, prepared: _Prepared) -> list[tuple[int, Any, Face]]:
+    """The faces the selection picks on the first frame of the range where it picks any."""
+    tracker = TargetTracker(prepared.selection)
+    with open_source(plate, shot.plate.frames, rate=shot.plate.rate) as source:
+        for index, frame in source:
+            faces = prepared.analyser.faces(frame, embed=True)
+            chosen = tracker.select(faces)
+            if chosen:
+                return [(index, frame, face) for face in chosen]
+    return []
+
+
+def _render(request: SwapRequest, runtime: Runtime, prepared: _Prepared, *,
+            progress: ProgressCallback | None = None) -> SwapResult:
+    sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
+    label_object = build_label(request.labels)        # refuses an unconfigured label before any work
+    metadata = {**request.metadata, AIGC_KEY: label_object.to_json()}
+    visible = VisibleLabel.from_settings(request.labels) if request.deliverable else None
     swapper = runtime.swapper(request.swapper)
-    donor_face = _donor_identity(swapper, runtime, donor_image, donor_face)
-    finder = ClipFaceFinder(analyser, keyframe_interval=runtime.settings.keyframe_interval)
+    donor_face = _donor_identity(swapper, runtime, prepared.donor_image, prepared.donor_face)
+    finder = ClipFaceFinder(prepared.analyser, keyframe_interval=runtime.settings.keyframe_interval)
     pipeline = SwapPipeline(
-        finder.faces, swapper, Donor(donor_image, donor_face), selection,
+        finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
         queue_size=runtime.settings.queue_size, batch_size=runtime.settings.batch_size,
     )
     with open_source(request.plate, request.frames, rate=request.rate, **dict(request.reader_options)) as source:
@@ -123,8 +232,29 @@ def swap_clip(request: SwapRequest, runtime: Runtime, *, progress: ProgressCallb
                   "; ".join(f.message for f in label.findings if f.blocks))
     log.info("swapped %d face(s) in %d of %d frames of %s into %s (%.1f fps)", stats.faces_swapped,
              stats.frames_swapped, stats.frames, request.plate, request.output, stats.fps)
-    return SwapResult(request.output, stats, span, getattr(swapper, "model_id", type(swapper).__name__), donor_face,
-                      label)
+    def used(backend: Any, kind: str) -> ModelUse:
+        model_id = getattr(backend, "model_id", type(backend).__name__)
+        file = runtime.loaded_models.get(model_id)
+        return ModelUse(file.name if file else model_id, kind, file.sha256 if file else None)
+
+    models = [used(m, kind) for kind, m in (("detector", getattr(prepared.analyser, "detector", None)),
+                              ("recogniser", getattr(prepared.analyser, "recogniser", None)),
+                              ("swapper", swapper)) if m is not None]
+    return SwapResult(request.output, stats, written, getattr(swapper, "model_id", type(swapper).__name__),
+                      donor_face, label, label_object.ProduceID, tuple(models))
+
+
+def _written_files(result: SwapResult) -> list[Path]:
+    pattern = SequencePattern.parse(result.output)
+    return [result.output] if pattern is None else [pattern.path(n) for n in result.frames]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def prove_label(output: Path, frames: FrameRange, labels: LabelSettings, *, deliverable: bool) -> LabelReport:
@@ -152,11 +282,14 @@ def _donor_identity(swapper: Any, runtime: Runtime, image: Any, face: Face) -> F
     dim = getattr(swapper, "embedding_dim", None)
     if dim is None or (face.embedding is not None and face.embedding.shape[-1] == dim):
         return face
-    for model in runtime.catalog.all():
-        if model.kind != "recogniser" or model.status == "mismatch":
-            continue
+    candidates = [m for m in runtime.catalog.all() if m.kind == "recogniser" and m.status != "mismatch"]
+    candidates.sort(key=lambda m: m.status != "verified")   # a verified model before an unregistered file
+    for model in candidates:
         recogniser = runtime.load(model, "recogniser")
         if recogniser.dim == dim:
+            if model.status != "verified":
+                log.warning("the donor's %d-d identity comes from %s, which is not registered: register it with "
+                            "`faceright models add %s`", dim, model.path, model.path)
             return face.with_embedding(recogniser.embed(image, [face])[0])
     raise ModelNotFoundError(
         f"the swap model {getattr(swapper, 'model_id', swapper)} needs the donor's {dim}-d ArcFace embedding, "
@@ -170,6 +303,9 @@ def _selection(request: SwapRequest, analyser: Any, donor_face: Face) -> Selecti
     if rule != "reference":
         return Selection(rule=rule)
     if request.target is None:
+        if request.reference_embedding is not None:
+            return Selection(rule="reference", reference_embedding=request.reference_embedding,
+                             threshold=request.threshold)
         raise ConfigError("the 'reference' selection needs a target reference image (--target)")
     target_face = analyser.one_face(read_image(request.target), what=f"target reference image {request.target}")
     similarity = cosine(target_face.embedding, donor_face.embedding)

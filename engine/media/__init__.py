@@ -24,7 +24,7 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from faceright.engine.media import timecode
-from faceright.engine.media.atomic import AtomicOutput, check_output_path, same_file
+from faceright.atomic import AtomicOutput, check_output_path, same_file
 from faceright.engine.media.errors import (
     FrameRangeError,
     MediaNotFoundError,

@@ -6,15 +6,10 @@ that only cares "media failed" catches those.
 """
 from __future__ import annotations
 
-from faceright.errors import FrameRangeError, MediaError, OutputError  # noqa: F401  (FrameRangeError: the core's)
-
-
-class MediaNotFoundError(MediaError):
-    """The media file (or every file of an image sequence) does not exist."""
-
-
-class MediaUnreadableError(MediaError):
-    """The file exists but is not media faceright can read (corrupt, truncated, not media)."""
+from faceright.errors import (  # noqa: F401  (the core's, named here too)
+    FrameRangeError, MediaError, MediaNotFoundError, MediaUnreadableError, OutputError, OutputExistsError,
+    OutputIsSourceError, UnsupportedMediaError,
+)
 
 
 class NoVideoStreamError(MediaError):
@@ -33,13 +28,3 @@ class VariableFrameRateError(MediaError):
     """Frame timestamps are not one frame apart, so frame numbers would be ambiguous."""
 
 
-class UnsupportedMediaError(MediaError):
-    """A format, codec or feature this build cannot read or write (named in the message)."""
-
-
-class OutputExistsError(OutputError):
-    """The output exists and overwriting was not asked for."""
-
-
-class OutputIsSourceError(OutputError):
-    """The output path is (or is a link to) a file the output is made from."""

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from faceright.engine.media.atomic import AtomicOutput, same_file
+from faceright.atomic import AtomicOutput, same_file
 from faceright.engine.media.errors import (
     FrameRangeError,
     MediaNotFoundError,
@@ -48,14 +48,16 @@ from faceright.engine.media.errors import (
     UnsupportedMediaError,
 )
 from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
-from faceright.errors import DependencyMissingError, MediaError, OutputError
+from faceright.errors import MediaError, OutputError
+from faceright.images import (  # noqa: F401  (the core's one image decoder, named here too)
+    IMAGE_SUFFIXES, OIIO_SUFFIXES, OPENCV_SUFFIXES, oiio_module as _oiio, read_image, read_oiio as _read_oiio,
+    string_attributes as _string_attributes,
+    srgb_decode, srgb_encode, to_uint8,
+)
 from faceright.labels.metadata import AIGC_KEY, XMP_KEYWORD, png_with_label, xmp_values
 
 log = logging.getLogger(__name__)
 
-OPENCV_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".jpg", ".jpeg"})
-OIIO_SUFFIXES = frozenset({".exr", ".dpx"})
-IMAGE_SUFFIXES = OPENCV_SUFFIXES | OIIO_SUFFIXES
 _METADATA_SUFFIXES = frozenset({".png", ".exr"})
 _DEPTHS = {".png": (8, 16), ".tif": (8, 16), ".tiff": (8, 16), ".jpg": (8,), ".jpeg": (8,),
            ".exr": (16, 32), ".dpx": (8, 10, 12, 16)}
@@ -155,29 +157,6 @@ def _runs(numbers: list[int]) -> str:
 
 # --------------------------------------------------------------------------- pixel conversions
 
-def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """Scene-linear → sRGB-encoded, both in [0, 1] (values are clipped)."""
-    x = np.clip(linear.astype(np.float32), 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
-
-
-def srgb_decode(encoded: np.ndarray) -> np.ndarray:
-    """sRGB-encoded → scene-linear, both in [0, 1]."""
-    x = np.clip(encoded.astype(np.float32), 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Any reader output (uint8, uint16, linear float) as display-encoded ``uint8``."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):
-        return np.rint(srgb_encode(image) * 255.0).astype(np.uint8)
-    raise ValueError(f"cannot convert {image.dtype} pixels to uint8")
-
-
 def _to_uint16(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return image
@@ -195,57 +174,7 @@ def _to_linear(image: np.ndarray) -> np.ndarray:
     return srgb_decode(image.astype(np.float32) / scale)
 
 
-def _as_bgr(image: np.ndarray, path: Path) -> np.ndarray:
-    if image.ndim == 2:
-        return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
-    if image.ndim == 3 and image.shape[2] == 3:
-        return image
-    if image.ndim == 3 and image.shape[2] == 4:
-        log.debug("%s: dropping its alpha channel", path)
-        return np.ascontiguousarray(image[:, :, :3])
-    if image.ndim == 3 and image.shape[2] == 1:
-        return np.ascontiguousarray(np.repeat(image, 3, axis=2))
-    raise MediaUnreadableError(f"{path}: {image.shape} pixels are not an image faceright can use")
-
-
 # --------------------------------------------------------------------------- OpenImageIO (EXR, DPX)
-
-def _oiio() -> Any:
-    try:
-        import OpenImageIO  # noqa: N813 - the module's own name
-    except ImportError as exc:
-        raise DependencyMissingError(
-            "EXR and DPX need OpenImageIO, which is not installed: pip install 'faceright[exr]' "
-            "(or pip install openimageio)") from exc
-    return OpenImageIO
-
-
-def _read_oiio(path: Path) -> tuple[np.ndarray, dict[str, str]]:
-    oiio = _oiio()
-    image_input = oiio.ImageInput.open(str(path))
-    if image_input is None:
-        raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}; is it a complete image file?")
-    try:
-        spec = image_input.spec()
-        want = "float" if path.suffix.lower() == ".exr" else "uint16"
-        pixels = image_input.read_image(0, 0, 0, spec.nchannels, want)
-        if pixels is None:
-            raise MediaUnreadableError(f"{path} is damaged: {image_input.geterror() or 'no pixels'}")
-        names = [n.upper() for n in spec.channelnames]
-        metadata = _string_attributes(spec)
-    finally:
-        image_input.close()
-    pixels = np.asarray(pixels)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if all(c in names for c in "RGB"):
-        bgr = np.stack([pixels[:, :, names.index(c)] for c in "BGR"], axis=2)
-    elif len(names) >= 1:
-        bgr = np.repeat(pixels[:, :, :1], 3, axis=2)
-    else:
-        raise MediaUnreadableError(f"{path}: no channels")
-    return np.ascontiguousarray(bgr), metadata
-
 
 def _oiio_spec(path: Path) -> Any:
     """The ``ImageSpec`` (header) of an image OpenImageIO reads; no pixels are read."""
@@ -257,12 +186,6 @@ def _oiio_spec(path: Path) -> Any:
         return image_input.spec()
     finally:
         image_input.close()
-
-
-def _string_attributes(spec: Any) -> dict[str, str]:
-    """A header's string attributes (where metadata lives), less OpenImageIO's and the formats' own."""
-    return {a.name: a.value for a in spec.extra_attribs
-            if isinstance(a.value, str) and not a.name.startswith(("oiio:", "openexr:", "dpx:"))}
 
 
 def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str],
@@ -294,21 +217,6 @@ def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metad
 
 
 # --------------------------------------------------------------------------- OpenCV (PNG, TIFF, JPEG)
-
-def _read_opencv(path: Path) -> np.ndarray:
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise MediaUnreadableError(f"{path} cannot be read: {exc}") from exc
-    # JPEG: 8-bit anyway, and its EXIF orientation applied, as viewers (and the license face
-    # check) show the photo; PNG/TIFF: unchanged, so 16-bit plates keep their depth
-    flags = cv2.IMREAD_COLOR if path.suffix.lower() in (".jpg", ".jpeg") else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(data, flags) if data.size else None
-    if image is None:
-        raise MediaUnreadableError(f"{path} is not a {path.suffix.lstrip('.').upper()} image OpenCV can decode "
-                                   "(empty, truncated or another kind of file)")
-    return image
-
 
 def _png_metadata(path: Path) -> dict[str, str]:
     from PIL import Image
@@ -364,23 +272,6 @@ def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapp
 
 
 # --------------------------------------------------------------------------- one image
-
-def read_image(path: str | os.PathLike, dtype: Dtype = "uint8") -> np.ndarray:
-    """One image file as BGR (``uint8``, or the file's own depth for ``dtype="native"``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MediaNotFoundError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    suffix = path.suffix.lower()
-    if suffix in OIIO_SUFFIXES:
-        image, _ = _read_oiio(path)
-    elif suffix in OPENCV_SUFFIXES:
-        image = _read_opencv(path)
-    else:
-        raise UnsupportedMediaError(f"{path}: {suffix or 'no suffix'} is not an image format faceright reads "
-                                    f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    image = _as_bgr(image, path)
-    return to_uint8(image) if dtype == "uint8" else image
-
 
 def _image_metadata(path: Path) -> dict[str, str]:
     suffix = path.suffix.lower()

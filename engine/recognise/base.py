@@ -14,6 +14,7 @@ import numpy as np
 
 from faceright.errors import ConfigError, ModelError
 
+from ..batching import run_in_batches
 from ..align import norm_crop
 from ..detect.base import Port, as_bgr, describe, ports, session_ports, single_image_input
 from ..types import Face, Frame
@@ -103,14 +104,8 @@ class OnnxRecogniser:
         if self.batch is None:
             raw = self._run(blob)
         else:
-            parts = []
-            for start in range(0, n, self.batch):
-                chunk = blob[start:start + self.batch]
-                pad = self.batch - chunk.shape[0]
-                if pad:
-                    chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], np.float32)])
-                parts.append(self._run(chunk)[: self.batch - pad])
-            raw = np.concatenate(parts)
+            (raw,) = run_in_batches(lambda piece: [self._run(piece["crops"])], {"crops": blob},
+                                    chunk=self.batch, fixed=self.batch)
         raw = np.asarray(raw, np.float32).reshape(n, -1)
         if raw.shape[1] != self.dim:
             raise ModelError(f"{self.model_id}: returned {raw.shape[1]} values per face, its signature says {self.dim}")

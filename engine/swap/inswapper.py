@@ -30,6 +30,7 @@ from onnx import numpy_helper
 
 from faceright.errors import ConfigError, ModelError, NoFaceError
 
+from ..batching import run_in_batches
 from ..align import similarity_transform, template_for
 from ..types import Donor, Face, Frame, Matrix, Patch
 from .masks import box_mask, inner_face_mask
@@ -231,21 +232,18 @@ class InSwapper:
     # -- internals --------------------------------------------------------------------------
 
     def _run(self, blob: np.ndarray, latent: np.ndarray) -> np.ndarray:
-        rows = self.fixed_batch or self.batch_size
         target_name, source_name = self._input_names
-        results = []
-        for start in range(0, blob.shape[0], rows):
-            chunk = blob[start:start + rows]
-            n = chunk.shape[0]
-            if self.fixed_batch and n < self.fixed_batch:  # a fixed batch > 1 wants full chunks: pad
-                pad = np.zeros((self.fixed_batch - n,) + chunk.shape[1:], dtype=chunk.dtype)
-                chunk = np.concatenate([chunk, pad], axis=0)
-            sources = np.repeat(latent, chunk.shape[0], axis=0)
-            feeds = {target_name: chunk.astype(self._dtype, copy=False), source_name: sources.astype(self._dtype, copy=False)}
-            (output,) = self.session.run([self._output_name], feeds)
-            results.append(np.asarray(output)[:n])
-        log.debug("%s: %d crops in %d session call(s)", self.model_id, blob.shape[0], len(results))
-        return np.concatenate(results, axis=0)
+        feeds = {target_name: blob.astype(self._dtype, copy=False),
+                 source_name: np.repeat(latent, blob.shape[0], axis=0).astype(self._dtype, copy=False)}
+        calls = []
+
+        def run(piece: dict[str, np.ndarray]) -> list[np.ndarray]:
+            calls.append(1)
+            return self.session.run([self._output_name], piece)
+
+        (output,) = run_in_batches(run, feeds, chunk=self.batch_size, fixed=self.fixed_batch)
+        log.debug("%s: %d crops in %d session call(s)", self.model_id, blob.shape[0], len(calls))
+        return output
 
 
 def aligned_matrix(landmarks: np.ndarray, size: int) -> Matrix:

@@ -16,7 +16,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,14 @@ from faceright.errors import ConfigError, LicenseError
 from faceright.findings import Finding, blocking
 from faceright.licenses import identity, issuing, revocation, signing, strictjson, template
 from faceright.licenses.document import (
-    MEDIA, TIERS, USES, PlateRelease, load_signed, parse_date, parse_datetime,
+    PlateRelease, load_signed, parse_date, parse_datetime,
 )
 from faceright.licenses.keyring import Keyring
 from faceright.licenses.settings import license_settings
-from faceright.licenses.verify import ShotContext, Verifier
+from faceright.licenses.verify import Verifier
 
 from .keyring import add_generate_arguments, generate, passphrase_from_env
+from .usage_options import add_usage_arguments, usage_from_args
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ver = cmds.add_parser("verify", help="check a license or release against a shot; exit 0 only when nothing blocks")
     ver.add_argument("license", type=Path, metavar="LICENSE.json")
-    ver.add_argument("--production", required=True)
-    ver.add_argument("--platform", required=True)
-    ver.add_argument("--territory", required=True)
-    ver.add_argument("--date", required=True, type=_shot_date,
-                     help="publish date YYYY-MM-DD (in the license's zone) or date-time with offset")
+    add_usage_arguments(ver)
     face = ver.add_mutually_exclusive_group()
     face.add_argument("--donor", type=Path, metavar="IMAGE", help="the donor face used (likeness licenses)")
     face.add_argument("--plate", type=Path, metavar="IMAGE", help="the plate performer's face (plate releases)")
-    ver.add_argument("--medium", choices=MEDIA, default="episode")
-    ver.add_argument("--use", choices=USES, default="face_replacement")
-    ver.add_argument("--language")
-    ver.add_argument("--episode", type=int)
-    ver.add_argument("--character")
-    ver.add_argument("--tag", action="append", default=[], dest="tags", metavar="TAG",
-                     help="a content tag of the shot (political, gore_violence...); repeat")
-    ver.add_argument("--tier", choices=TIERS, help="the production's NRTA review tier")
-    ver.add_argument("--budget", type=int, metavar="CNY", help="the production budget (sets the tier too)")
-    ver.add_argument("--licensee", metavar="PROVIDER_CODE", help="the studio's 27-character AIGC provider code")
     ver.add_argument("--offline", action="store_true", help="use the cached revocation list, not the registry")
     ver.add_argument("--json", action="store_true", help="print the findings as JSON (code, severity, message)")
     ver.set_defaults(func=_verify)
@@ -121,18 +108,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _shot_date(text: str) -> date | datetime:
-    try:
-        return parse_datetime(text) if "T" in text else parse_date(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
 def _embedder() -> identity.FaceEmbedder:
-    """The engine's face analyser (detector + recogniser) as a :class:`FaceEmbedder`."""
-    from faceright.engine.runtime import Runtime  # the engine is only loaded when a face is checked
+    """The engine's face analyser (detector + recogniser), through the engine client: the
+    engine is only loaded when a face is checked."""
+    from faceright.engine_client import open_engine
 
-    return identity.AnalyserEmbedder(Runtime().analyser())
+    return open_engine().embedder()
 
 
 def _print_findings(findings: list[Finding], as_json: bool) -> None:
@@ -192,12 +173,7 @@ def _verify(args: argparse.Namespace) -> int:
     overrides = {"revocation_mode": "offline"} if args.offline else {}
     settings = license_settings(**overrides)
     keyring = Keyring()
-    shot = ShotContext(
-        production=args.production, platform=args.platform, territory=args.territory, when=args.date,
-        medium=args.medium, use=args.use, language=args.language, episode=args.episode,
-        character=args.character, content_tags=tuple(args.tags), tier=args.tier, budget_cny=args.budget,
-        licensee_code=args.licensee,
-    )
+    shot = usage_from_args(args)
     try:
         signed = load_signed(args.license, max_bytes=settings.max_document_bytes)
     except LicenseError as exc:

@@ -1,51 +1,64 @@
-"""``faceright swap``: replace a face through a clip or an image sequence.
+"""``faceright swap``: replace a licensed face through a clip or an image sequence.
 
     faceright swap --donor face.jpg --plate plate.mov --out out.mov
+                   --license likeness.json --release plate-release.json
+                   --production PRJ-0001 --platform douyin --territory CN --date 2026-05-01
                    [--target plate_face.jpg | --select largest|all] [--frames 1001-1048]
-                   [--backend auto|classic|MODEL] [--providers CUDAExecutionProvider,CPUExecutionProvider]
+                   [--backend auto|classic|MODEL]
+    faceright swap --shot shot.json [--results shot-done.json]
+
+The command builds one :class:`~faceright.shot.FaceShot` (or reads it) and hands it to the
+engine client. The engine verifies the likeness license against the donor face and the plate
+release against the plate face before it swaps; a shot they do not cover exits 1 with every
+finding and writes nothing.
 """
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 from fractions import Fraction
 from pathlib import Path
 
-from faceright.engine.media import FrameRange
-from faceright.engine.progress import TerminalProgress
-from faceright.engine.runtime import Runtime
-from faceright.engine.select import SELECT_RULES
-from faceright.engine.settings import engine_settings
-from faceright.engine.swap_clip import SwapRequest, swap_clip
-from faceright.errors import ConfigError
-from faceright.labels.policy import label_settings
+from faceright.engine_client import open_engine
+from faceright.errors import ConfigError, FrameRangeError, SwapRefusedError
+from faceright.frames import FrameRange
+from faceright.progress import TerminalProgress
+from faceright.shot import DocumentRef, Donor, FaceShot, Output, Plate, PlateFace, SwapSettings
 
-_RANGE = re.compile(r"^\s*(-?\d+)\s*[-:]\s*(-?\d+)\s*$")
+from .usage_options import add_usage_arguments, usage_from_args
+
+SELECT_RULES = ("reference", "largest", "all")
 
 
 def parse_frames(text: str) -> FrameRange:
     """``FIRST-LAST`` with both ends included (VFX style: 1001-1048), as a half-open FrameRange."""
-    match = _RANGE.match(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"frame range {text!r} must look like FIRST-LAST, e.g. 1001-1048 or 0-47")
-    first, last = int(match[1]), int(match[2])
-    if last < first:
-        raise argparse.ArgumentTypeError(f"frame range {text!r}: the last frame comes before the first")
-    return FrameRange.inclusive(first, last)
+    try:
+        return FrameRange.parse(text)
+    except FrameRangeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "swap", help="replace a face in a clip or image sequence by a donor's face",
-        description="Replace the selected face of the plate by the donor's face. The output is written to a "
-                    "temporary name and appears only when complete; the plate is never modified.",
+        "swap", help="replace a licensed face in a clip or image sequence by the donor's face",
+        description="Replace the selected face of the plate by the donor's face, after the engine has verified "
+                    "the likeness license (donor) and the plate release (plate performer). The output is written "
+                    "to a temporary name and appears only when complete; the plate is never modified.",
     )
-    parser.add_argument("--donor", type=Path, required=True, metavar="IMAGE", help="image of the face to put in")
+    parser.add_argument("--shot", type=Path, metavar="SHOT.json",
+                        help="a FaceShot document with everything below (then no other shot options)")
+    parser.add_argument("--results", type=Path, metavar="SHOT.json",
+                        help="write the FaceShot with its results (output hashes, ids, verdicts, models) here")
+    parser.add_argument("--shot-id", help="the shot's id (default: the output file's name)")
+    parser.add_argument("--donor", type=Path, metavar="IMAGE", help="image of the face to put in")
     parser.add_argument("--donor-largest", action="store_true",
                         help="the donor image may show several faces: use the largest")
-    parser.add_argument("--plate", type=Path, required=True, metavar="MEDIA",
+    parser.add_argument("--plate", type=Path, metavar="MEDIA",
                         help="the plate: a MOV/MP4/MKV file or an image sequence (plate.%%04d.png, plate.####.exr)")
-    parser.add_argument("--out", type=Path, required=True, metavar="MEDIA", help="output clip or sequence")
+    parser.add_argument("--out", type=Path, metavar="MEDIA", help="output clip or sequence")
+    parser.add_argument("--license", type=Path, metavar="LICENSE.json", help="the donor's signed likeness license")
+    parser.add_argument("--release", type=Path, metavar="RELEASE.json",
+                        help="the plate performer's signed plate release")
     parser.add_argument("--target", type=Path, metavar="IMAGE",
                         help="reference image of the plate face to replace (selects it by identity)")
     parser.add_argument("--select", choices=SELECT_RULES,
@@ -75,30 +88,86 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(every output carries the signed AIGC metadata)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_usage_arguments(parser, required=False)
     parser.set_defaults(func=run)
 
 
+_SHOT_OPTIONS = ("donor", "plate", "out", "license", "release", "target", "select", "frames", "rate", "detector",
+                 "recogniser", "preset", "crf", "production", "platform", "territory", "date", "shot_id")
+
+
+def shot_from_args(args: argparse.Namespace) -> FaceShot:
+    """The FaceShot the options describe (or the ``--shot`` file), refusing what is missing or mixed."""
+    if args.shot is not None:
+        mixed = [f"--{name.replace('_', '-')}" for name in _SHOT_OPTIONS if getattr(args, name, None) is not None]
+        if mixed:
+            raise ConfigError(f"--shot gives the whole shot; leave out {', '.join(mixed)}")
+        shot = FaceShot.load(args.shot)
+        if args.overwrite or args.deliverable:
+            from dataclasses import replace
+
+            shot = replace(shot, output=replace(shot.output, overwrite=shot.output.overwrite or args.overwrite,
+                                                deliverable=shot.output.deliverable or args.deliverable))
+        return shot
+    needed = {"--donor": args.donor, "--plate": args.plate, "--out": args.out, "--license": args.license,
+              "--release": args.release, "--production": args.production, "--platform": args.platform,
+              "--territory": args.territory, "--date": args.date}
+    missing = [name for name, value in needed.items() if value is None]
+    if missing:
+        raise ConfigError(f"swap needs {', '.join(missing)} (or --shot SHOT.json): no face is swapped without "
+                          "the donor's likeness license, the plate performer's release and where the shot is used")
+    rule = args.select or ("reference" if args.target is not None else "largest")
+    return FaceShot(
+        shot_id=args.shot_id or args.out.name,
+        plate=Plate(str(args.plate), args.frames, args.rate),
+        donor=Donor(str(args.donor), args.donor_largest),
+        license=DocumentRef(str(args.license)), release=DocumentRef(str(args.release)),
+        usage=usage_from_args(args),
+        output=Output(str(args.out), deliverable=args.deliverable, overwrite=args.overwrite),
+        plate_face=PlateFace(rule, image=None if args.target is None else str(args.target), threshold=args.threshold),
+        swap=SwapSettings(args.backend, args.detector, args.recogniser, args.preset, args.crf),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    providers = None
+    shot = shot_from_args(args)
+    overrides = {}
     if args.providers:
         providers = tuple(p.strip() for p in args.providers.split(",") if p.strip())
         if not providers:
             raise ConfigError("--providers: give at least one onnxruntime provider name")
-    settings = engine_settings(models_dir=args.models_dir, providers=providers)
-    request = SwapRequest(
-        labels=label_settings(), deliverable=args.deliverable,
-        plate=args.plate, donor=args.donor, donor_largest=args.donor_largest, output=args.out, frames=args.frames, target=args.target,
-        select=args.select, threshold=args.threshold,
-        swapper=None if args.backend == "auto" else args.backend,
-        detector=args.detector, recogniser=args.recogniser, rate=args.rate, overwrite=args.overwrite,
-        writer_options={k: v for k, v in (("preset", args.preset), ("crf", args.crf)) if v is not None},
-    )
-    with Runtime(settings) as runtime, TerminalProgress("swap", disable=args.no_progress) as bar:
-        result = swap_clip(request, runtime, progress=bar)
-    stats = result.stats
-    print(f"{result.output}: {stats.faces_swapped} face(s) swapped in {stats.frames_swapped}/{stats.frames} frames "
-          f"with {result.swapper} ({stats.fps:.1f} fps)")
-    return report_label(result.label)
+        overrides["providers"] = providers
+    if args.models_dir is not None:
+        overrides["models_dir"] = args.models_dir
+    with open_engine(getattr(args, "config", None), **overrides) as engine:
+        try:
+            with TerminalProgress("swap", disable=args.no_progress) as bar:
+                outcome = engine.swap(shot, progress=bar)
+        except SwapRefusedError as exc:
+            print(f"faceright: shot {shot.shot_id!r} refused, nothing was written:", file=sys.stderr)
+            print_refusal(exc, file=sys.stderr)
+            return exc.exit_code
+    results = outcome.shot.results
+    print(f"{shot.output.path}: {outcome.faces_swapped} face(s) swapped in {outcome.frames_swapped}/{outcome.frames} "
+          f"frames with {outcome.swapper} ({outcome.fps:.1f} fps)")
+    print(f"covered by license {results.license_id} and release {results.release_id}; ProduceID {results.produce_id}")
+    if args.results is not None:
+        from faceright.atomic import write_replacing
+
+        write_replacing(args.results, outcome.shot.dumps().encode("utf-8"))
+        print(f"results: {args.results}")
+    return report_label(outcome.label)
+
+
+def print_refusal(exc: SwapRefusedError, *, indent: str = "  ", file=None) -> None:
+    """The errors and warnings of a refused swap, errors first; the passed checks as a count."""
+    order = {"error": 0, "warning": 1}
+    shown = sorted((f for f in exc.findings if f.severity in order), key=lambda f: order[f.severity])
+    for finding in shown:
+        print(f"{indent}{finding.severity:7} {finding.code}: {finding.message}", file=file)
+    passed = len(exc.findings) - len(shown)
+    if passed:
+        print(f"{indent}({passed} other check(s) passed)", file=file)
 
 
 def report_label(report) -> int:

@@ -1,112 +1,25 @@
-"""Label an existing file: metadata (stream copy where the container allows), burn-in, C2PA.
+"""Label an existing file: metadata, visible text, C2PA; then prove it by reading it back.
 
 Order matters (compliance.md §3.1): burn the visible text → write the AIGC metadata →
-C2PA-sign last. The result is then verified by reading the written file back; the caller
-gets the :class:`~.verify.LabelReport`, and a label counts only if that report proves it.
+C2PA-sign last. Re-encoding video is the engine's work, so this runs through the engine
+client (:func:`faceright.engine_client.open_engine`); the caller gets an
+:class:`~faceright.engine_client.ApplyResult` whose report counts only if it proves the label.
 """
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import cv2
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from faceright.engine_client import ApplyResult, EngineClient, open_engine
 
-from faceright.engine.media.atomic import AtomicOutput
-from faceright.engine.media.video import AudioSpan, VideoReader, VideoWriter, probe_video, remux
-from faceright.errors import MediaError
-
-from . import c2pa_manifest
-from .aigc import AIGC_KEY, AigcLabel, build_label
-from .metadata import VIDEO_CONTAINERS, container_of, write_image
-from .ocr import OcrBackend
 from .policy import LabelSettings
-from .verify import LabelReport, verify_file
-from .visible import VisibleLabel
-
-log = logging.getLogger(__name__)
 
 
-@dataclass
-class ApplyResult:
-    path: Path
-    label: AigcLabel
-    report: LabelReport
-    seconds: float          #: writing time, without the verification
-
-
-def burn_video(src: Path, dst: Path, label: VisibleLabel, metadata: dict[str, str], *, sources: list[Path],
-               overwrite: bool = False) -> Path:
-    """Re-encode ``src`` into ``dst`` with ``label`` burned in and ``metadata`` in the container."""
-    info = probe_video(src)
-    audio = AudioSpan(src) if info.has_audio else None
-    with VideoWriter(dst, width=info.width, height=info.height, rate=info.rate, color=info.color,
-                     timecode=info.timecode, metadata=metadata, audio=audio, sources=sources,
-                     overwrite=overwrite) as writer:
-        for index, frame in VideoReader(src, info=info):
-            writer.write(label.burn(frame, index, info.rate, info.frame_count, inplace=True))
-    return dst
-
-
-def _burn_image(src: Path, dst: Path, label: VisibleLabel) -> None:
-    if container_of(src) == "exr":
-        raise MediaError(f"{src}: burning a visible label into EXR is not supported; burn it in the comp (or a PNG/JPEG)")
-    image = cv2.imread(str(src), cv2.IMREAD_COLOR)
-    if image is None:
-        raise MediaError(f"{src}: cannot decode the image")
-    if not cv2.imwrite(str(dst), label.burn(image, 0, 1.0)):
-        raise MediaError(f"cannot write {dst}")
-
-
-def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, visible: bool = False, c2pa: bool = False,
-                 produce_id: str | None = None, plate: Path | None = None, key: Ed25519PrivateKey | None = None,
-                 ocr: OcrBackend | None = None, overwrite: bool = False) -> ApplyResult:
-    """Write ``dst``: ``src`` with the AIGC metadata, plus the visible text (``visible``), plus a
-    C2PA manifest (``c2pa``, with ``plate`` as ingredient, default ``src``); then verify it."""
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise MediaError(f"{src} does not exist or is not a file")
-    kind = container_of(src)
-    if (kind in VIDEO_CONTAINERS) != (container_of(dst) in VIDEO_CONTAINERS) or (
-            kind not in VIDEO_CONTAINERS and kind != container_of(dst)):
-        raise MediaError(f"{src} and {dst} are different kinds of media; keep the suffix ({src.suffix})")
-    if c2pa:
-        c2pa_manifest.mime_type(dst)          # refuse an unsupported format before any work
-        c2pa_manifest.require_c2pa()          # and a missing c2pa-python
-    label = build_label(settings, produce_id=produce_id, key=key)
-    metadata = {AIGC_KEY: label.to_json()}
-    sprite = VisibleLabel.from_settings(settings) if visible else None
-    started = time.perf_counter()
-    with AtomicOutput(dst, sources=[src], overwrite=overwrite) as final:
-        # the unsigned file: the final temp when no C2PA follows, else a second hidden temp
-        unsigned = final.temp if not c2pa else final.temp.with_name(final.temp.name + ".unsigned" + dst.suffix)
-        try:
-            if kind in VIDEO_CONTAINERS:
-                if sprite is not None:
-                    burn_video(src, unsigned, sprite, metadata, sources=[src, dst])
-                else:
-                    remux(src, unsigned, metadata=metadata)
-            else:
-                burned = src
-                if sprite is not None:
-                    burned = unsigned.with_name(unsigned.name + ".burn" + dst.suffix)
-                    _burn_image(src, burned, sprite)
-                try:
-                    write_image(burned, unsigned, label.to_json())
-                finally:
-                    if burned != src:
-                        burned.unlink(missing_ok=True)
-            if c2pa:
-                c2pa_manifest.sign(unsigned, final.temp, plate=plate if plate is not None else src,
-                                   cert_chain=settings.c2pa_cert_chain, key=settings.c2pa_key, title=dst.name)
-        finally:
-            if unsigned != final.temp:
-                unsigned.unlink(missing_ok=True)
-        final.commit()
-    seconds = time.perf_counter() - started
-    log.info("labelled %s -> %s in %.2f s", src, dst, seconds)
-    report = verify_file(dst, settings, target="deliverable" if visible else "shot", require_c2pa=c2pa, ocr=ocr)
-    return ApplyResult(dst, label, report, seconds)
-
+def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, engine: EngineClient | None = None,
+                 **options: Any) -> ApplyResult:
+    """Write ``dst``: ``src`` labelled per ``settings`` (``visible=``, ``c2pa=``, ``produce_id=``,
+    ``plate=``, ``key=``, ``ocr=``, ``overwrite=``), verified by reading it back."""
+    if engine is not None:
+        return engine.apply_labels(Path(src), Path(dst), settings, **options)
+    with open_engine() as local:
+        return local.apply_labels(Path(src), Path(dst), settings, **options)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
-from faceright.config import load_config, settings_from
+from faceright.config import Config, settings_from, tables_of
 from faceright.errors import ConfigError
 from faceright.home import faceright_home
 
@@ -109,10 +109,15 @@ class LabelSettings:
         return self.signing_key_path.with_name(self.signing_key_path.stem + ".pub.pem")
 
 
-def label_settings(config: Mapping[str, Any] | None = None, **overrides: Any) -> LabelSettings:
-    """Settings from the config file's ``[labels]`` table, then ``overrides`` (CLI options)."""
-    config = load_config() if config is None else config
-    return settings_from(LabelSettings, config.get("labels"), where="[labels]", **overrides)
+def label_settings(config: Config | Mapping[str, Any] | None = None, **overrides: Any) -> LabelSettings:
+    """Settings from the config file's ``[labels]`` table, then ``overrides`` (CLI options).
+
+    Default paths below FACERIGHT_HOME are resolved here, once, not on each use."""
+    table = tables_of(config).get("labels") or {}
+    if overrides.get("signing_key") is None and "signing_key" not in table:
+        home = config.home if isinstance(config, Config) else faceright_home()
+        overrides["signing_key"] = home / "labels" / "aigc-ed25519.pem"
+    return settings_from(LabelSettings, table, where="[labels]", **overrides)
 
 
 def required_labels(target: Target, settings: LabelSettings) -> frozenset[LabelKind]:

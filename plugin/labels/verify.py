@@ -17,10 +17,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
-import cv2
 import numpy as np
 
-from faceright.errors import DependencyMissingError, FaceRightError, MediaError
+from faceright.errors import FaceRightError, MediaError
 from faceright.findings import Finding, blocking
 
 from . import c2pa_manifest
@@ -149,18 +148,10 @@ def _video_info(path: Path) -> tuple[int, int, Fraction, int]:
 
 
 def _image(path: Path) -> np.ndarray:
-    if container_of(path) == "exr":
-        try:
-            import OpenImageIO as oiio
-        except ImportError as exc:
-            raise DependencyMissingError("reading an EXR's pixels needs OpenImageIO: pip install OpenImageIO") from exc
-        pixels = oiio.ImageBuf(str(path)).get_pixels(oiio.FLOAT)
-        rgb = np.clip(pixels[:, :, :3], 0.0, 1.0) ** (1 / 2.2) * 255.0
-        return np.ascontiguousarray(rgb[:, :, ::-1].astype(np.uint8))
-    image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise MediaError(f"{path}: cannot decode the image")
-    return image
+    """The file's pixels as display-referred 8-bit BGR (EXR: sRGB-encoded), by the one image decoder."""
+    from faceright.images import read_image
+
+    return read_image(path)
 
 
 def _at_edge(box: tuple[int, int, int, int], width: int, height: int, band: float) -> bool:

@@ -31,18 +31,15 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from faceright.compat import parse_instant
+
 from . import signing, strictjson
 from .strictjson import DocumentFormatError
 
 LICENSE_SCHEMA = "faceright.likeness-license/1"
 RELEASE_SCHEMA = "faceright.plate-release/1"
 
-Tier = Literal["other", "ordinary", "key"]
-TIERS: tuple[Tier, ...] = typing.get_args(Tier)  # ascending
-Medium = Literal["episode", "trailer", "promo_still", "advertising"]
-MEDIA: tuple[Medium, ...] = typing.get_args(Medium)
-Use = Literal["face_replacement", "pickup_reshoot", "de_aging"]
-USES: tuple[Use, ...] = typing.get_args(Use)
+from faceright.usage import MEDIA, TIERS, USES, Medium, Tier, Use  # noqa: F401  (the usage vocabulary)
 ProhibitedCategory = Literal[
     "political", "military", "diplomacy", "national_security", "united_front", "ethnicity", "religion",
     "judicial", "police", "sexual", "gore_violence", "gambling", "fraud_scam",
@@ -298,87 +295,78 @@ class Revocation:
 
 
 @dataclass(frozen=True)
-class LikenessLicense:
+class SignedTerms:
+    """What a likeness license and a plate release share: who issued it to whom, for what use,
+    where, until when, with which consent, revocable where. Each kind adds its id, its person
+    and that person's face reference, under its own member names (``ID_FIELD`` ...)."""
+
+    KIND: ClassVar[str]
+    SCHEMA: ClassVar[str]
+    ID_FIELD: ClassVar[str]
+    SUBJECT_FIELD: ClassVar[str]
+    REFERENCE_FIELD: ClassVar[str]
+
+    version: int
+    supersedes: str | None
+    issuer: Issuer
+    issued_at: datetime
+    licensee: Licensee
+    scope: Scope
+    term: Term
+    uses: Uses
+    reach: Reach
+    sublicensing: Sublicensing
+    consent: Consent
+    revocation: Revocation
+
+    def __post_init__(self) -> None:
+        _check_document_id(self.doc_id, self.ID_FIELD)
+        if self.version < 1:
+            raise ValueError("version starts at 1")
+
+    @property
+    def doc_id(self) -> str:
+        return getattr(self, self.ID_FIELD)
+
+    @property
+    def subject(self) -> Person:
+        return getattr(self, self.SUBJECT_FIELD)
+
+    @property
+    def reference(self) -> LikenessReference:
+        return getattr(self, self.REFERENCE_FIELD)
+
+
+@dataclass(frozen=True)
+class LikenessLicense(SignedTerms):
     """The donor's face, licensed to a studio."""
 
     KIND: ClassVar[str] = "likeness license"
     SCHEMA: ClassVar[str] = LICENSE_SCHEMA
+    ID_FIELD: ClassVar[str] = "license_id"
+    SUBJECT_FIELD: ClassVar[str] = "licensor"
+    REFERENCE_FIELD: ClassVar[str] = "likeness"
 
     schema: Literal["faceright.likeness-license/1"]
     license_id: str
-    version: int
-    supersedes: str | None
-    issuer: Issuer
-    issued_at: datetime
     licensor: Person
     likeness: LikenessReference
-    licensee: Licensee
-    scope: Scope
-    term: Term
-    uses: Uses
-    reach: Reach
-    sublicensing: Sublicensing
-    consent: Consent
-    revocation: Revocation
-
-    def __post_init__(self) -> None:
-        _check_document_id(self.license_id, "license_id")
-        if self.version < 1:
-            raise ValueError("version starts at 1")
-
-    @property
-    def doc_id(self) -> str:
-        return self.license_id
-
-    @property
-    def subject(self) -> Person:
-        return self.licensor
-
-    @property
-    def reference(self) -> LikenessReference:
-        return self.likeness
 
 
 @dataclass(frozen=True)
-class PlateRelease:
+class PlateRelease(SignedTerms):
     """The plate performer's consent that their face in the plate is replaced."""
 
     KIND: ClassVar[str] = "plate release"
     SCHEMA: ClassVar[str] = RELEASE_SCHEMA
+    ID_FIELD: ClassVar[str] = "release_id"
+    SUBJECT_FIELD: ClassVar[str] = "performer"
+    REFERENCE_FIELD: ClassVar[str] = "face"
 
     schema: Literal["faceright.plate-release/1"]
     release_id: str
-    version: int
-    supersedes: str | None
-    issuer: Issuer
-    issued_at: datetime
     performer: Person
     face: LikenessReference
-    licensee: Licensee
-    scope: Scope
-    term: Term
-    uses: Uses
-    reach: Reach
-    sublicensing: Sublicensing
-    consent: Consent
-    revocation: Revocation
-
-    def __post_init__(self) -> None:
-        _check_document_id(self.release_id, "release_id")
-        if self.version < 1:
-            raise ValueError("version starts at 1")
-
-    @property
-    def doc_id(self) -> str:
-        return self.release_id
-
-    @property
-    def subject(self) -> Person:
-        return self.performer
-
-    @property
-    def reference(self) -> LikenessReference:
-        return self.face
 
 
 Document = Union[LikenessLicense, PlateRelease]
@@ -417,7 +405,7 @@ def parse_datetime(value: str) -> datetime:
     if "T" not in value:
         raise ValueError(f"expected a date-time like 2026-01-01T09:00:00+08:00, got {value!r}")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = parse_instant(value)
     except ValueError as exc:
         raise ValueError(f"not an RFC 3339 date-time: {value!r}") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:

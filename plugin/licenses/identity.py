@@ -20,7 +20,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from faceright import errors
-from faceright.engine.types import Embedding, Frame, cosine
+from faceright.vectors import Embedding, Frame, cosine
 from faceright.findings import Finding
 
 from .document import LikenessReference
@@ -60,22 +60,16 @@ class ReferenceImageFile:
 
 
 def read_image(path: Path) -> ReferenceImageFile:
-    """Decode an image file (BGR) and hash its bytes."""
-    import cv2  # the engine's dependency; imported here so documents load without it
+    """Decode an image file (BGR, upright per its EXIF orientation) with the one image decoder,
+    and hash its bytes."""
+    from faceright.images import read_image as decode
 
-    try:
-        size = path.stat().st_size
-        if size > MAX_IMAGE_BYTES:
-            raise errors.MediaError(
-                f"{path} is {size:,} bytes; an image for a face check may be at most {MAX_IMAGE_BYTES:,}"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise errors.MediaError(f"cannot read image {path}: {exc.strerror or exc}") from exc
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise errors.MediaError(f"{path} is not an image OpenCV can decode (PNG, JPEG, TIFF...)")
-    return ReferenceImageFile(path.name, hashlib.sha256(data).hexdigest(), image)
+    image = decode(path, max_bytes=MAX_IMAGE_BYTES)
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return ReferenceImageFile(path.name, digest.hexdigest(), image)
 
 
 def evidence_from_image(

@@ -7,15 +7,14 @@ nothing off-schema ever carries a signature.
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from faceright.errors import OutputError
+from faceright import atomic
+from faceright.errors import OutputError, OutputExistsError
 
 from . import signing
 from .document import RELEASE_SCHEMA, DocumentFormatError, SignedDocument, parse_body
@@ -68,25 +67,8 @@ def dumps_signed(signed: SignedDocument) -> bytes:
 
 def write_new(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary name; refuses to overwrite an existing file."""
-    if path.exists():
-        raise OutputError(f"{path} exists; choose another --out (faceright never overwrites a signed document)")
-    if not path.parent.is_dir():
-        raise OutputError(f"folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        try:
-            os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links: rename, having checked just before
-            if path.exists():
-                raise FileExistsError(path) from None
-            os.rename(tmp, path)
-    except FileExistsError as exc:
-        raise OutputError(f"{path} appeared while writing; nothing was overwritten") from exc
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc}") from exc
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        atomic.write_new(path, data)
+    except OutputExistsError:
+        raise OutputError(f"{path} exists; choose another --out (faceright never overwrites a signed document)") \
+            from None

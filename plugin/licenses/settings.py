@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
-from faceright.config import load_config, settings_from
+from faceright.config import Config, settings_from, tables_of
 
 from .strictjson import DEFAULT_MAX_BYTES
 
@@ -50,7 +50,6 @@ class LicenseSettings:
         return self.revocation_max_age_hours * 3600.0
 
 
-def license_settings(config: Mapping[str, Any] | None = None, **overrides: Any) -> LicenseSettings:
+def license_settings(config: Config | Mapping[str, Any] | None = None, **overrides: Any) -> LicenseSettings:
     """Settings from the config file's ``[licenses]`` table, then ``overrides``."""
-    config = load_config() if config is None else config
-    return settings_from(LicenseSettings, config.get("licenses"), where="[licenses]", **overrides)
+    return settings_from(LicenseSettings, tables_of(config).get("licenses"), where="[licenses]", **overrides)

@@ -9,7 +9,7 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Any
 
-from .document import LICENSE_SCHEMA, RELEASE_SCHEMA
+from .document import LikenessLicense, PlateRelease, SignedTerms
 
 #: the placeholder ``issue`` replaces with the signing key's id
 ISSUER_KEY_PLACEHOLDER = "filled in by faceright license issue"
@@ -77,29 +77,24 @@ def _person(person_id: str) -> dict[str, Any]:
     return {"person_id": person_id, "jurisdiction": "CN", "is_minor": False, "guardian": None}
 
 
-def license_template(today: date | None = None) -> dict[str, Any]:
+def _template(cls: type[SignedTerms], person_id: str, today: date | None) -> dict[str, Any]:
+    """A body of ``cls``'s kind: its schema, id, person and reference under that kind's member names."""
     today = date.today() if today is None else today
     common = _common(today)
     return {
-        "schema": LICENSE_SCHEMA,
-        "license_id": f"urn:uuid:{uuid.uuid4()}",
+        "schema": cls.SCHEMA,
+        cls.ID_FIELD: f"urn:uuid:{uuid.uuid4()}",
         **{k: common[k] for k in ("version", "supersedes", "issuer", "issued_at")},
-        "licensor": _person("person:example-licensor-0001"),
-        "likeness": empty_reference(),
+        cls.SUBJECT_FIELD: _person(person_id),
+        cls.REFERENCE_FIELD: empty_reference(),
         **{k: common[k] for k in ("licensee", "scope", "term", "uses", "reach", "sublicensing", "consent",
                                   "revocation")},
     }
+
+
+def license_template(today: date | None = None) -> dict[str, Any]:
+    return _template(LikenessLicense, "person:example-licensor-0001", today)
 
 
 def release_template(today: date | None = None) -> dict[str, Any]:
-    today = date.today() if today is None else today
-    common = _common(today)
-    return {
-        "schema": RELEASE_SCHEMA,
-        "release_id": f"urn:uuid:{uuid.uuid4()}",
-        **{k: common[k] for k in ("version", "supersedes", "issuer", "issued_at")},
-        "performer": _person("person:example-plate-performer-0001"),
-        "face": empty_reference(),
-        **{k: common[k] for k in ("licensee", "scope", "term", "uses", "reach", "sublicensing", "consent",
-                                  "revocation")},
-    }
+    return _template(PlateRelease, "person:example-plate-performer-0001", today)

@@ -1,0 +1,71 @@
+"""faceright's stable surface: what hosts (Resolve, Nuke, OTIO) and validators import, and only this.
+
+Everything here works without onnxruntime, the models or the engine installed: the engine is
+reached through :func:`open_engine` (in-process by default, a service later), never imported.
+Names are added here deliberately; a name not listed in ``__all__`` is not part of the API.
+
+    from faceright import api
+
+    shot = api.FaceShot.load("ep01_sh010.faceshot.json")
+    with api.open_engine() as engine:
+        outcome = engine.swap(shot, progress=callback)     # refuses unlicensed shots
+"""
+from __future__ import annotations
+
+from . import __version__
+from .config import Config
+from .engine_client import ApplyResult, EngineClient, SwapOutcome, open_engine
+from .errors import (
+    ConfigError,
+    DependencyMissingError,
+    FaceRightError,
+    FrameRangeError,
+    LicenseError,
+    MediaError,
+    NoFaceError,
+    PathRootError,
+    ShotError,
+    SwapRefusedError,
+)
+from .findings import Finding, blocking
+from .frames import FrameRange
+from .labels.policy import LabelSettings
+from .labels.verify import LabelReport, verify_file as verify_label
+from .licenses.coverage import Coverage, check_coverage, open_verifier
+from .licenses.identity import FaceEvidence, FaceEmbedder
+from .licenses.verify import Verifier
+from .paths import PathRoots
+from .progress import Progress, ProgressCallback
+from .shot import (
+    SCHEMA as FACESHOT_SCHEMA,
+    DocumentRef,
+    Donor,
+    Embedding,
+    FaceShot,
+    FileHash,
+    ModelUse,
+    Output,
+    Plate,
+    PlateFace,
+    Results,
+    SwapSettings,
+    Verdict,
+)
+from .usage import Usage
+
+API_VERSION = 1
+
+__all__ = [
+    "API_VERSION", "FACESHOT_SCHEMA", "__version__",
+    # the shot and its parts
+    "FaceShot", "Plate", "PlateFace", "Embedding", "Donor", "DocumentRef", "Usage", "SwapSettings", "Output",
+    "Results", "FileHash", "Verdict", "ModelUse", "FrameRange", "PathRoots",
+    # configuration, the engine client
+    "Config", "EngineClient", "open_engine", "SwapOutcome", "ApplyResult", "Progress", "ProgressCallback",
+    # compliance: licenses and labels
+    "Finding", "blocking", "Verifier", "open_verifier", "check_coverage", "Coverage", "FaceEvidence",
+    "FaceEmbedder", "LabelSettings", "LabelReport", "verify_label",
+    # errors
+    "FaceRightError", "ConfigError", "DependencyMissingError", "FrameRangeError", "LicenseError", "MediaError",
+    "NoFaceError", "PathRootError", "ShotError", "SwapRefusedError",
+]
