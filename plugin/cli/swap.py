@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,11 +24,11 @@ from faceright.engine_client import open_engine
 from faceright.errors import ConfigError, FrameRangeError, SwapRefusedError
 from faceright.frames import FrameRange
 from faceright.progress import TerminalProgress
-from faceright.shot import DocumentRef, Donor, FaceShot, Output, Plate, PlateFace, SwapSettings
+from faceright.shot import DocumentRef, Donor, FaceRule, FaceShot, Output, Plate, PlateFace, SwapSettings
 
 from .usage_options import add_usage_arguments, usage_from_args
 
-SELECT_RULES = ("reference", "largest", "all")
+SELECT_RULES = typing.get_args(FaceRule)
 
 
 def parse_frames(text: str) -> FrameRange:
