@@ -45,11 +45,19 @@ from faceright.engine.media.sequence import (
     probe_sequence,
     read_image,
 )
-from faceright.engine.media.video import AudioSpan, VideoReader, VideoWriter, probe_video, remux
+from faceright.engine.media.video import (
+    AudioNotCopyableError,
+    AudioSpan,
+    VideoReader,
+    VideoWriter,
+    probe_video,
+    remux,
+)
 
 __all__ = [
-    "AtomicOutput", "AudioSpan", "ColorInfo", "FrameRange", "FrameRangeError", "MediaInfo", "MediaNotFoundError",
-    "MediaUnreadableError", "MissingFramesError", "NoVideoStreamError", "OutputExistsError", "OutputIsSourceError",
+    "AtomicOutput", "AudioNotCopyableError", "AudioSpan", "ColorInfo", "FrameRange", "FrameRangeError", "MediaInfo",
+    "MediaNotFoundError", "MediaUnreadableError", "MissingFramesError", "NoVideoStreamError", "OutputExistsError",
+    "OutputIsSourceError",
     "SequencePattern", "SequenceReader", "SequenceWriter", "UnsupportedMediaError", "VariableFrameRateError",
     "VideoReader", "VideoWriter", "check_output_path", "is_sequence_path", "open_sink", "open_source", "probe",
     "probe_sequence", "probe_video", "read_image", "remux", "same_file", "timecode",

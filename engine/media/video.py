@@ -5,12 +5,17 @@
   range; seeks to the keyframe before the range and decodes forward, checking each frame's
   timestamp, so B-frame codecs land on the exact frame; nothing is buffered.
 * :class:`VideoWriter` — encodes BGR frames (libx264 yuv420p by default) into MOV/MP4/MKV
-  through a temporary file, copies the audio packets of a source time span, writes the
-  start timecode and container metadata (``movflags=use_metadata_tags`` for MOV/MP4, or
-  FFmpeg silently drops custom keys), verifies frame count and metadata by reading the file
-  back, and only then renames it to the final name.
+  through a temporary file, copies every audio track of a source time span (packets, tags,
+  AAC priming; PCM cut to the sample), writes the start timecode and container metadata
+  (``movflags=use_metadata_tags`` for MOV/MP4, or FFmpeg silently drops custom keys),
+  verifies frame count, metadata and audio tracks by reading the file back, and only then
+  renames it to the final name.
 * :func:`remux` — copy every stream of a file without re-encoding, with new container
   metadata.
+
+Audio is never converted: a track the output container would not keep exactly (PCM in MP4,
+which most readers decode as 16-bit noise) is refused with :class:`AudioNotCopyableError`
+before anything is written, naming the track and the containers that keep it.
 
 Frame indices come from timestamps: ``index = round((pts - start_time) * time_base * rate)``.
 A stream whose timestamps skip or repeat frames (variable frame rate) is refused with
@@ -18,8 +23,12 @@ A stream whose timestamps skip or repeat frames (variable frame rate) is refused
 """
 from __future__ import annotations
 
+import io
 import logging
+import math
 import os
+import re
+from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -288,7 +297,7 @@ class VideoReader:
                                            f"({_ffmpeg_reason(exc)})") from exc
             raise MediaUnreadableError(
                 f"{self.path} ended after frame {expected - 1} but claims {self.info.frame_count} frames "
-                f"(wanted {self.range}); the file is truncated or damaged")
+                f"(wanted frames {self.range.to_cli()}); the file is truncated or damaged")
 
     def _index_of(self, pts: int | None, origin: int, time_base: Fraction) -> int:
         if pts is None:
@@ -333,81 +342,272 @@ class VideoReader:
 
 @dataclass(frozen=True)
 class AudioSpan:
-    """Audio to copy (not re-encode) into an output: the packets of ``path``'s first audio
-    stream that start in ``[start, end)`` seconds of the source's timeline, shifted so that
-    ``start`` becomes 0. ``start=None`` is where the source's video starts
-    (``MediaInfo.start_time``), so ``AudioSpan(path)`` keeps a whole clip in sync;
-    ``end=None`` means to the end. The cut is exact to one audio packet (about 21 ms for AAC
-    at 48 kHz)."""
+    """Audio to copy (not re-encode) into an output: every audio stream of ``path``, cut to
+    ``[start, end)`` seconds of the source's timeline and shifted so that ``start`` becomes 0.
+    ``start=None`` is where the source's video starts (``MediaInfo.start_time``), so
+    ``AudioSpan(path)`` keeps a whole clip in sync; ``end=None`` means to the end of the
+    video written. Each track keeps its tags (language, title, handler name) and its exact
+    samples: PCM is cut to the sample; a compressed track keeps whole packets, the packet
+    before the span included (AAC's priming packet, or the one a decoder needs before a cut),
+    which MOV/MP4 mark with an edit list so that decoding starts exactly at ``start``."""
 
     path: Path
     start: Fraction | None = None
     end: Fraction | None = None
 
 
-class _AudioCopier:
-    """Feeds the packets of an :class:`AudioSpan` into an output, interleaved by time."""
+class AudioNotCopyableError(UnsupportedMediaError):
+    """An audio track cannot be copied into the output's container without changing it.
 
-    def __init__(self, span: AudioSpan, output: Any):
-        self.span = span
+    ``track`` is the 0-based index among the source's audio streams, ``codec`` its codec,
+    ``container`` the refused output suffix and ``instead`` the suffixes that keep it exactly.
+    """
+
+    def __init__(self, message: str, *, track: int, codec: str, container: str, instead: tuple[str, ...]):
+        super().__init__(message)
+        self.track, self.codec, self.container, self.instead = track, codec, container, instead
+
+
+#: containers a refused audio track is offered instead: suffix → muxer
+_AUDIO_HOMES = {".mov": "mov", ".mkv": "matroska"}
+#: codec → packets a decoder needs before the first one it must get right (MP3's bit reservoir
+#: reaches back up to 511 bytes; Opus wants 80 ms); any other lossy codec needs one (the
+#: overlap of its transform), a lossless one none
+_PREROLL_PACKETS = {"mp3": 3, "opus": 4}
+#: plain interleaved PCM (``pcm_s24le``, ``pcm_f32be``, ``pcm_u8``...), which is cut to the sample
+_PLAIN_PCM = re.compile(r"pcm_[suf](?P<bits>8|16|24|32|64)(le|be)?")
+
+
+def _codec_name(stream: Any) -> str:
+    return stream.codec_context.name if stream.codec_context is not None else "unknown"
+
+
+def _describe_track(stream: Any, number: int, total: int) -> str:
+    tags = {k.lower(): v for k, v in stream.metadata.items()}
+    title = tags.get("title") or tags.get("name")   # MOV/MP4 demuxers call the title "name"
+    details = [f"stream #{stream.index}", _codec_name(stream)]
+    details += [f"{key} {value!r}" for key, value in (("language", tags.get("language")), ("title", title)) if value]
+    return f"audio track {number + 1} of {total} ({', '.join(details)})"
+
+
+def _stream_tags(stream: Any, source_format: str) -> dict[str, str]:
+    """The tags of a source stream to write on its copy: the muxer's own keys left out, and
+    the track title that MOV/MP4 demuxers call ``name`` given back as ``title``, the key
+    every muxer writes it from (udta ``name``, Matroska's track Name)."""
+    tags = {k: v for k, v in stream.metadata.items() if k.lower() not in _STREAM_MUXER_KEYS}
+    if "mov" in source_format.split(",") and "name" in tags and not any(k.lower() == "title" for k in tags):
+        tags["title"] = tags.pop("name")
+    return tags
+
+
+def _why_audio_does_not_fit(stream: Any, fmt: str) -> str | None:
+    """Why ``fmt`` cannot hold ``stream`` exactly, or ``None`` when it can."""
+    codec = _codec_name(stream)
+    if fmt == "mp4" and codec.startswith("pcm_"):
+        return ("MP4 stores PCM as ISO/IEC 23003-5 'ipcm', which most readers (FFmpeg before 6.1, "
+                "QuickTime, most editors) decode as 16-bit noise or not at all")
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as trial:
+            trial.add_stream_from_template(stream)
+            trial.start_encoding()
+    except (av.error.FFmpegError, ValueError) as exc:
+        return f"the {fmt} muxer cannot hold {codec} ({_ffmpeg_reason(exc)})"
+    return None
+
+
+def _check_audio_fits(source_path: Path, streams: list[Any], fmt: str, out: Path) -> None:
+    """Refuse, before anything is written, an audio track ``fmt`` would not keep exactly."""
+    for number, stream in enumerate(streams):
+        why = _why_audio_does_not_fit(stream, fmt)
+        if why is None:
+            continue
+        codec = _codec_name(stream)
+        suffix = out.suffix.lower()
+        instead = tuple(s for s, home in _AUDIO_HOMES.items()
+                        if home != fmt and _why_audio_does_not_fit(stream, home) is None)
+        fix = (f"write {' or '.join(instead)} instead, which keep{'s' if len(instead) == 1 else ''} "
+               f"{codec} as it is," if instead else "no container faceright writes keeps it as it is;")
+        raise AudioNotCopyableError(
+            f"cannot copy {_describe_track(stream, number, len(streams))} of {source_path} into {out}: "
+            f"{why}. Nothing was written; {fix} or, from Python, leave the audio out (audio=False). faceright never "
+            "converts audio silently.", track=number, codec=codec, container=suffix, instead=instead)
+
+
+class _AudioTrack:
+    """Feeds one audio stream of an :class:`AudioSpan`'s file into an output, interleaved by
+    time. Its own input container, so each track seeks and reads on its own."""
+
+    def __init__(self, span: AudioSpan, number: int, output: Any, start: Fraction, end: Fraction | None):
         self.input = _open_input(span.path)
-        if not self.input.streams.audio:
-            self.input.close()
-            raise MediaError(f"{span.path} has no audio stream to copy; pass audio=False")
-        self.source = self.input.streams.audio[0]
-        self.time_base = Fraction(self.source.time_base)
         try:
-            self.stream = output.add_stream_from_template(self.source)
-        except (av.error.FFmpegError, ValueError) as exc:
+            self.source = self.input.streams.audio[number]
+            self.rate = self.source.codec_context.sample_rate if self.source.codec_context else 0
+            if not self.rate:
+                raise UnsupportedMediaError(f"{span.path}: audio stream #{self.source.index} declares no sample "
+                                            "rate, so it cannot be cut in time; re-mux the plate's audio with ffmpeg, or (from Python) "
+                                            "pass audio=False")
+            try:
+                self.stream = output.add_stream_from_template(self.source)
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise UnsupportedMediaError(f"cannot copy the {_codec_name(self.source)} audio of {span.path}: "
+                                            f"{_ffmpeg_reason(exc)}") from exc
+        except BaseException:
             self.input.close()
-            raise UnsupportedMediaError(f"cannot copy the {self.source.codec_context.name} audio of {span.path}: "
-                                        f"{_ffmpeg_reason(exc)}") from exc
-        self.stream.time_base = self.source.time_base
-        self.start = Fraction(span.start) if span.start is not None else self._video_start()
-        self.shift = round(self.start / self.time_base)
+            raise
+        self.stream.time_base = Fraction(1, self.rate)   # timestamps in samples from here on
+        for key, value in _stream_tags(self.source, self.input.format.name).items():
+            self.stream.metadata[key] = value
+        self.stream.disposition = self.source.disposition
+        codec = self.source.codec_context.codec
+        self.name = _codec_name(self.source)
+        self.language = {k.lower(): v for k, v in self.source.metadata.items()}.get("language")
+        plain = _PLAIN_PCM.fullmatch(self.name)
+        #: bytes of one sample of every channel, for plain PCM; None for other codecs
+        self.frame_bytes = int(plain["bits"]) // 8 * self.source.codec_context.channels if plain else None
+        self.preroll = 0 if codec.lossless and not codec.lossy else _PREROLL_PACKETS.get(self.name, 1)
+        self.time_base = Fraction(self.source.time_base)
+        self.start = round(start * self.rate)            # span, in samples of the source's clock
+        self.end = None if end is None else round(end * self.rate)
         self.packets = self._packets()
-        self.pending: Any = None
+        self.pending: tuple[Any, int, int] | None = None
+        self.done = False
         self.copied = 0
 
-    def _video_start(self) -> Fraction:
-        videos = [v for v in self.input.streams.video if v.start_time is not None]
-        return videos[0].start_time * Fraction(videos[0].time_base) if videos else Fraction(0)
+    def _samples(self, ticks: int) -> int:
+        return round(ticks * self.time_base * self.rate)
 
-    def _packets(self) -> Iterator[Any]:
+    def _packets(self) -> Iterator[tuple[Any, int, int]]:
+        """``(packet, first sample, samples)`` on the source's clock, from the ``preroll``
+        packets before the span on (PCM packets are cut later, when muxed)."""
         if self.start > 0:
-            self.input.seek(max(0, self.shift - round(1 / self.time_base)), stream=self.source, backward=True)
+            back = round((Fraction(self.start, self.rate) - 1) / self.time_base)   # a second before
+            self.input.seek(max(0, back), stream=self.source, backward=True)
+        before: deque[tuple[Any, int, int]] = deque(maxlen=self.preroll)
+        tick = max(1, math.ceil(self.time_base * self.rate))   # samples one timestamp tick may round away
+        expected: int | None = None
         for packet in self.input.demux(self.source):
             if packet.dts is None or not packet.size:
                 continue
-            at = packet.pts if packet.pts is not None else packet.dts
-            seconds = at * self.time_base
-            if seconds < self.start:
+            begin = self._samples(packet.pts if packet.pts is not None else packet.dts)
+            if self.frame_bytes:
+                if expected is not None and abs(begin - expected) <= tick:
+                    begin = expected   # Matroska's millisecond stamps: keep counting samples
+                count = packet.size // self.frame_bytes
+                expected = begin + count
+            else:
+                count = self._samples(packet.duration or 0)
+            if begin + count <= self.start:
+                before.append((packet, begin, count))
                 continue
-            if self.span.end is not None and seconds >= self.span.end:
-                return
-            yield packet
+            while before:
+                yield before.popleft()
+            yield packet, begin, count
+
+    def _shifted(self, packet: Any, begin: int, count: int) -> Any:
+        """The packet restamped in samples from the span's start (``begin`` is its pts)."""
+        delay = self._samples(packet.dts - packet.pts) if packet.pts is not None else 0
+        packet.time_base = Fraction(1, self.rate)
+        packet.pts, packet.dts, packet.duration = begin - self.start, begin + delay - self.start, count
+        return packet
+
+    def _cut(self, packet: Any, begin: int, count: int) -> Any:
+        """A PCM packet trimmed to the span (its bytes otherwise untouched)."""
+        first = max(begin, self.start)
+        last = begin + count if self.end is None else min(begin + count, self.end)
+        if (first, last) == (begin, begin + count):
+            return self._shifted(packet, begin, count)
+        piece = av.Packet(bytes(packet)[(first - begin) * self.frame_bytes:(last - begin) * self.frame_bytes])
+        piece.time_base = Fraction(1, self.rate)
+        piece.pts = piece.dts = first - self.start
+        piece.duration = last - first
+        piece.is_keyframe = packet.is_keyframe
+        return piece
 
     def mux_until(self, output: Any, seconds: Fraction | None) -> None:
         """Mux the packets that start before ``seconds`` of output time (all for ``None``)."""
-        while True:
+        while not self.done:
             if self.pending is None:
                 self.pending = next(self.packets, None)
-                if self.pending is None:
-                    return
-            packet = self.pending
-            at = (packet.pts if packet.pts is not None else packet.dts) - self.shift
-            if seconds is not None and at * self.time_base >= seconds:
+            if self.pending is None or (self.end is not None and self.pending[1] >= self.end):
+                self.done, self.pending = True, None   # the source or the span ends here
                 return
-            if packet.pts is not None:
-                packet.pts -= self.shift
-            packet.dts -= self.shift
+            packet, begin, count = self.pending
+            if seconds is not None and Fraction(begin - self.start, self.rate) >= seconds:
+                return
+            packet = self._cut(packet, begin, count) if self.frame_bytes else self._shifted(packet, begin, count)
             packet.stream = self.stream
             output.mux(packet)
             self.copied += 1
             self.pending = None
 
+    def finish(self, output: Any, seconds: Fraction) -> None:
+        """Mux the rest, up to ``seconds`` of output time (the end of the video written)."""
+        until = self.start + round(seconds * self.rate)
+        self.end = until if self.end is None else min(self.end, until)
+        self.mux_until(output, None)
+
     def close(self) -> None:
         self.input.close()
+
+
+class _AudioCopier:
+    """Every audio stream of an :class:`AudioSpan`, fed into an output, interleaved by time."""
+
+    def __init__(self, span: AudioSpan, output: Any):
+        self.span = span
+        with _open_input(span.path) as source:
+            count = len(source.streams.audio)
+            videos = [v for v in source.streams.video if v.start_time is not None]
+            video_start = videos[0].start_time * Fraction(videos[0].time_base) if videos else Fraction(0)
+        if not count:
+            raise MediaError(f"{span.path} has no audio stream to copy (from Python: pass audio=False)")
+        self.start = Fraction(span.start) if span.start is not None else video_start
+        end = Fraction(span.end) if span.end is not None else None
+        self.tracks: list[_AudioTrack] = []
+        try:
+            for number in range(count):
+                self.tracks.append(_AudioTrack(span, number, output, self.start, end))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def copied(self) -> int:
+        return sum(track.copied for track in self.tracks)
+
+    def mux_until(self, output: Any, seconds: Fraction | None) -> None:
+        for track in self.tracks:
+            track.mux_until(output, seconds)
+
+    def finish(self, output: Any, seconds: Fraction) -> None:
+        for track in self.tracks:
+            track.finish(output, seconds)
+
+    def verify(self, path: Path, written: Path) -> None:
+        """Refuse a file whose audio tracks did not all survive the muxer: count, codec, language."""
+        if self.copied == 0:
+            raise MediaError(f"{written}: the audio of {self.span.path} was asked for but no audio packets fall in "
+                             f"{float(self.start):.3f}s..{float(self.span.end or 0):.3f}s")
+        with _open_input(path) as check:
+            found = list(check.streams.audio)
+            if len(found) != len(self.tracks):
+                raise MediaError(f"{written}: {len(self.tracks)} audio tracks of {self.span.path} were copied but "
+                                 f"{len(found)} read back")
+            for number, (track, back) in enumerate(zip(self.tracks, found)):
+                language = {k.lower(): v for k, v in back.metadata.items()}.get("language")
+                if _codec_name(back) != track.name or (track.language not in (None, "und")
+                                                       and language != track.language):
+                    raise MediaError(f"{written}: audio track {number + 1} was copied as {track.name} "
+                                     f"(language {track.language!r}) but reads back as {_codec_name(back)} "
+                                     f"(language {language!r})")
+        for track in self.tracks:
+            if track.copied == 0:
+                log.info("%s: audio track #%d of %s has no packets in the span; written empty", written,
+                         track.source.index, self.span.path)
+
+    def close(self) -> None:
+        for track in self.tracks:
+            track.close()
 
 
 def _container_options(fmt: str, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -470,6 +670,9 @@ class VideoWriter:
         self.path = Path(path)
         self._interpolation = _interpolation(accurate_color)
         self.format = _muxer_for(self.path)
+        if audio is not None:   # refuse audio the container would change, before a byte is written
+            with _open_input(Path(audio.path)) as source:
+                _check_audio_fits(Path(audio.path), list(source.streams.audio), self.format, self.path)
         self.rate = Fraction(rate)
         self.width, self.height = int(width), int(height)
         self.pix_fmt = pix_fmt
@@ -532,10 +735,10 @@ class VideoWriter:
         try:
             container.start_encoding()
         except (av.error.FFmpegError, ValueError) as exc:
-            what = f" with {self._audio.source.codec_context.name} audio" if self._audio else ""
+            what = f" with {', '.join(t.name for t in self._audio.tracks)} audio" if self._audio else ""
             raise UnsupportedMediaError(
                 f"cannot write {codec} video{what} into {self.path.suffix} ({_ffmpeg_reason(exc)}); "
-                "try .mov or .mkv, another codec, or audio=False") from exc
+                "try a .mov or .mkv output, or another codec") from exc
 
     def write(self, frame: Frame) -> None:
         """Encode one BGR ``uint8`` frame of the writer's size."""
@@ -573,7 +776,7 @@ class VideoWriter:
                 raise MediaError(f"{self.path}: no frames were written; nothing to save")
             self._mux_video(self._stream.encode(None))
             if self._audio is not None:
-                self._audio.mux_until(self._container, Fraction(self.frames_written) / self.rate)
+                self._audio.finish(self._container, Fraction(self.frames_written) / self.rate)
                 self._audio.close()
             self._container.close()
             self._closed = True
@@ -588,14 +791,12 @@ class VideoWriter:
 
     def _verify(self) -> None:
         """Read the finished temporary file back with a fresh PyAV container."""
-        count, found, audio = _read_back(self._atomic.temp)
+        count, found, _ = _read_back(self._atomic.temp)
         if count != self.frames_written:
             raise MediaError(f"{self.path}: {self.frames_written} frames were written but {count} read back")
         _check_metadata(self.path, self.metadata, found, f"the {self.format} muxer")
-        if self._audio is not None and (audio == 0 or self._audio.copied == 0):
-            raise MediaError(f"{self.path}: the audio of {self._audio.span.path} was asked for but no audio "
-                             f"packets fall in {float(self._audio.start):.3f}s.."
-                             f"{float(self._audio.span.end or 0):.3f}s")
+        if self._audio is not None:
+            self._audio.verify(self._atomic.temp, self.path)
 
     def abort(self) -> None:
         """Stop writing and remove the temporary file; the final name is untouched."""
@@ -636,6 +837,7 @@ def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[s
     wanted = {str(k): str(v) for k, v in (metadata or {}).items()}
     with _open_input(src) as source, AtomicOutput(dst, sources=[src], overwrite=overwrite) as atomic:
         video = _video_stream(source, src)
+        _check_audio_fits(src, list(source.streams.audio), fmt, dst)
         video_timecode = _timecode_of(source, video)
         merged = {k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_KEYS} if keep_metadata else {}
         merged.update(wanted)
@@ -659,9 +861,8 @@ def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[s
                     raise UnsupportedMediaError(f"cannot copy the {stream.type} stream #{stream.index} of {src} into "
                                                 f"{dst.suffix}: {_ffmpeg_reason(exc)}") from exc
                 if keep_metadata:
-                    for key, value in stream.metadata.items():
-                        if key.lower() not in _STREAM_MUXER_KEYS:
-                            copy.metadata[key] = value
+                    for key, value in _stream_tags(stream, source.format.name).items():
+                        copy.metadata[key] = value
                 if stream is video and video_timecode:
                     copy.metadata["timecode"] = video_timecode
                 mapping[stream.index] = copy
