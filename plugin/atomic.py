@@ -10,29 +10,69 @@ name is untouched until the commit and survives a failed write. Two modes:
 - **never clobber** (``overwrite=False``): the commit hard-links the file in, which fails if
   the name appeared meanwhile, so nothing is ever replaced (signed documents, new renders).
 
-The temporary name keeps the final suffix (``.plate.mov.1f3a9c2e.partial.mov``) so writers
-that pick a format by extension still do; it starts with a dot so file browsers and
-sequence scanners do not show it. Media writers (``faceright.engine.media``) and state files
-use this same class.
+**Partial files.** The temporary name keeps the final suffix, so writers that pick a format
+by extension still do, starts with a dot, so file browsers and sequence scanners do not show
+it, and names the writer: ``.NAME.TOKEN.HOST.PID.partial.SUFFIX``, e.g.
+``.plate.mov.1f3a9c2e.render-07.4242.partial.mov`` (``TOKEN``: 8 random hex digits; ``HOST``:
+this machine's name, letters, digits and ``-`` only; ``PID``: the writing process). A writer
+may derive more temporary files from its partial by appending to that name
+(``....partial.mov.unsigned.mov``); they are partials of the same output.
+
+An interrupted write (Ctrl-C, SIGTERM through the CLI, an exception) removes its partial. A
+process that is killed outright (SIGKILL, a crash, a power cut) cannot, so each new
+:class:`AtomicOutput` first removes the *stale* partials of its own output
+(:func:`remove_stale_partials`). The rule, chosen so that a live writer never loses its file:
+
+- only regular files (never links or folders) in the output's folder whose whole name parses
+  as a partial of exactly this output name (same ``NAME``, same suffix; or a temporary derived
+  from such a partial, whose name ends in the suffix too) are considered; a user's file,
+  another output's partial, anything else is never touched;
+- a partial written on this machine (its ``HOST`` is this machine's) is stale as soon as the
+  process ``PID`` no longer exists; while that pid is alive it is kept, unless it has not been
+  modified for :data:`STALE_PID_REUSED_S` (a day: the pid has been reused by another process);
+- a partial from another machine (on a shared folder), or one without a writer in its name
+  (an older faceright's ``.NAME.TOKEN.partial.SUFFIX``), or any partial on a system where
+  process ids cannot be checked (Windows), is stale once it has not been modified for
+  :data:`STALE_AFTER_S` (an hour: a writer that is alive writes far more often than that).
+
+Two machines must not share a host name for the pid rule to hold (containers get their own).
+
+Write failures (a full disk, a read-only or unwritable folder, a file where a folder should
+be) become an :class:`~faceright.errors.OutputError` that names the path and what to do
+(:func:`write_error`), and leave no partial behind. Media writers
+(``faceright.engine.media``) and state files use this same class.
 """
 from __future__ import annotations
 
 import errno
 import logging
 import os
+import re
 import secrets
-from collections.abc import Iterable, Iterator
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from faceright.errors import OutputError, OutputExistsError, OutputIsSourceError
 
-__all__ = ["AtomicOutput", "check_output_path", "same_file", "replacing", "write_replacing", "write_new"]
+__all__ = ["AtomicOutput", "check_output_path", "same_file", "replacing", "write_replacing", "write_new",
+           "make_folder", "write_error", "remove_stale_partials", "STALE_AFTER_S", "STALE_PID_REUSED_S"]
 
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
+
+#: seconds without a change after which a partial whose writer cannot be checked is stale
+STALE_AFTER_S = 60 * 60
+#: seconds without a change after which a partial of a live pid on this machine is stale anyway
+STALE_PID_REUSED_S = 24 * 60 * 60
+
+_PARTIAL = re.compile(r"^\.(?P<target>.+)\.(?P<token>[0-9a-f]{8})"
+                      r"(?:\.(?P<host>[A-Za-z0-9-]{1,32})\.(?P<pid>[0-9]{1,10}))?\.partial(?P<rest>.*)$", re.S)
 
 
 def same_file(a: PathLike, b: PathLike) -> bool:
@@ -58,22 +98,175 @@ def check_output_path(path: PathLike, *, sources: Iterable[PathLike] = (), overw
     if not path.parent.is_dir():
         raise OutputError(f"the output folder {path.parent} does not exist; create it first")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"the output {path} exists; pass overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(f"the output {path} exists; pass --overwrite to replace it "
+                                "(overwrite=True from Python)")
     return path
 
+
+# -- errors -------------------------------------------------------------------------------------
+
+def write_error(exc: OSError, path: PathLike) -> OutputError:
+    """An :class:`OutputError` for a failed write of ``path``: what went wrong and what to do."""
+    path = Path(path)
+    folder = path.parent
+    code = exc.errno
+    if code == errno.ENOSPC:
+        why = f"the disk holding {folder} is full (no space left on device); free space there or write elsewhere"
+    elif code == getattr(errno, "EDQUOT", None):
+        why = f"the disk quota for {folder} is used up; free space there or write elsewhere"
+    elif code == errno.EROFS:
+        why = f"{folder} is on a read-only file system; write elsewhere"
+    elif code in (errno.EACCES, errno.EPERM):
+        why = f"permission denied in {folder}; make it writable for this user or write elsewhere"
+    elif code == errno.ENOTDIR:
+        why = f"a file stands where a folder of {folder} should be; move it away or write elsewhere"
+    else:
+        why = exc.strerror or str(exc)
+    return OutputError(f"cannot write {path}: {why}")
+
+
+def make_folder(folder: PathLike) -> Path:
+    """Create ``folder`` and its parents (if missing); a file in the way, a read-only or unwritable
+    parent become an :class:`OutputError` naming the folder and what to do."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise OutputError(f"cannot create the folder {folder}: {blocker} is a file, not a folder; "
+                          "move it away or choose another location") from exc
+    except OSError as exc:
+        existing = next((p for p in folder.parents if p.is_dir()), folder.parent)
+        raise OutputError(f"cannot create the folder {folder}: "
+                          f"{_folder_reason(exc, existing)}") from exc
+    return folder
+
+
+def _folder_reason(exc: OSError, existing: Path) -> str:
+    if exc.errno == errno.EROFS:
+        return f"{existing} is on a read-only file system; choose another location"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied in {existing}; make it writable for this user or choose another location"
+    if exc.errno == errno.ENOSPC:
+        return f"the disk holding {existing} is full; free space there or choose another location"
+    return exc.strerror or str(exc)
+
+
+# -- stale partials -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Partial:
+    target: str            #: the output's file name
+    host: str | None       #: the writer's machine, None in an older faceright's name
+    pid: int | None        #: the writer's process id
+
+
+def _parse_partial(name: str) -> _Partial | None:
+    """The partial ``name`` parsed, or None when it is not one. A temporary derived from a partial
+    (its name plus more ending in the same suffix) and the partial of such a temporary (a writer
+    writing through a second AtomicOutput) belong to the first output."""
+    match = _PARTIAL.match(name)
+    if match is None:
+        return None
+    target, rest = match["target"], match["rest"]
+    suffix = os.path.splitext(target)[1]
+    if not (rest == suffix or (rest.startswith(suffix + ".") and rest.endswith(suffix))):
+        return None
+    inner = _parse_partial(target) if target.startswith(".") else None
+    return _Partial(inner.target if inner is not None else target, match["host"],
+                    int(match["pid"]) if match["pid"] else None)
+
+
+def _host() -> str:
+    """This machine's name as it appears in partial names: letters, digits and ``-``."""
+    name = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()).strip("-")
+    return name[:32] or "host"
+
+
+def _pid_alive(pid: int) -> bool | None:
+    """Whether process ``pid`` exists on this machine; None where that cannot be checked."""
+    if os.name != "posix":
+        return None             # os.kill(pid, 0) would end the process on Windows
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True             # another user's live process
+    except OSError:
+        return None
+    return True
+
+
+def _is_stale(partial: _Partial, age_s: float) -> bool:
+    if partial.host is not None and partial.pid is not None and partial.host == _host():
+        alive = _pid_alive(partial.pid)
+        if alive is False:
+            return True
+        if alive is True:
+            return age_s > STALE_PID_REUSED_S
+    return age_s > STALE_AFTER_S
+
+
+def remove_stale_partials(folder: PathLike, target: str | Callable[[str], bool]) -> list[Path]:
+    """Remove the stale partials (see the module's rule) of the output ``target`` in ``folder``:
+    one file name, or a test on file names (every frame file of a sequence). Returns what was removed."""
+    folder = Path(folder)
+    wanted = (lambda name: name == target) if isinstance(target, str) else target
+    prefix = f".{target}." if isinstance(target, str) else "."
+    nested = "." + prefix
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        log.debug("cannot look for stale partials in %s: %s", folder, exc)
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith((prefix, nested)) or ".partial" not in entry.name:
+            continue
+        partial = _parse_partial(entry.name)
+        if partial is None or not wanted(partial.target):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            if not _is_stale(partial, age):
+                continue
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("could not remove the stale partial output %s: %s", entry.path, exc)
+            continue
+        log.info("removed the stale partial output %s (its writer is gone)", entry.path)
+        removed.append(Path(entry.path))
+    return removed
+
+
+# -- the writer ---------------------------------------------------------------------------------
 
 class AtomicOutput:
     """A temporary file beside ``path`` that becomes ``path`` on :meth:`commit`.
 
-    Use as a context manager: leaving the block with an exception discards the temporary
-    file; leaving it normally does *not* commit (the writer decides when the file is whole).
+    Use as a context manager: leaving the block with an exception (KeyboardInterrupt included)
+    discards the temporary file; leaving it normally does *not* commit (the writer decides when
+    the file is whole). The stale partials of ``path`` are removed first, unless
+    ``clean_stale=False`` (a caller that has cleaned a whole sequence's folder once).
     """
 
-    def __init__(self, path: PathLike, *, sources: Iterable[PathLike] = (), overwrite: bool = False):
+    def __init__(self, path: PathLike, *, sources: Iterable[PathLike] = (), overwrite: bool = False,
+                 clean_stale: bool = True):
         self.sources = tuple(Path(s) for s in sources)
         self.overwrite = overwrite
         self.path = check_output_path(path, sources=self.sources, overwrite=overwrite)
-        self.temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.partial{self.path.suffix}")
+        if clean_stale:
+            remove_stale_partials(self.path.parent, self.path.name)
+        self.temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.{_host()}.{os.getpid()}"
+                                        f".partial{self.path.suffix}")
         self.committed = False
 
     def commit(self) -> Path:
@@ -84,7 +277,10 @@ class AtomicOutput:
             # the sources may have changed since we opened (a link made meanwhile)
             check_output_path(self.path, sources=self.sources, overwrite=True)
             if self.overwrite:
-                os.replace(self.temp, self.path)
+                try:
+                    os.replace(self.temp, self.path)
+                except OSError as exc:
+                    raise write_error(exc, self.path) from exc
             else:
                 self._link_without_clobbering()
         except BaseException:
@@ -101,14 +297,17 @@ class AtomicOutput:
         except FileExistsError as exc:
             raise OutputExistsError(
                 f"the output {self.path} appeared while it was being written; "
-                "pass overwrite=True (--overwrite) to replace it") from exc
+                "pass --overwrite to replace it (overwrite=True from Python)") from exc
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise OutputError(f"cannot move {self.temp} to {self.path}: {exc}") from exc
+                raise write_error(exc, self.path) from exc
             # a file system without hard links: check, then rename
             if self.path.exists():
                 raise OutputExistsError(f"the output {self.path} appeared while it was being written") from exc
-            os.replace(self.temp, self.path)
+            try:
+                os.replace(self.temp, self.path)
+            except OSError as replace_exc:
+                raise write_error(replace_exc, self.path) from replace_exc
             return
         self.temp.unlink()
 
@@ -130,13 +329,22 @@ class AtomicOutput:
             self.discard()
 
 
+def _write_all(path: Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``path`` (the one place the helpers below write bytes)."""
+    with path.open("wb") as fh:
+        fh.write(data)
+
+
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """A new empty temporary file beside ``path`` (whose folder is created): it replaces ``path``
     when the block ends normally, and is removed when the block raises."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with AtomicOutput(path, overwrite=True) as out:
-        out.temp.touch()
+        try:
+            out.temp.touch()
+        except OSError as exc:
+            raise write_error(exc, path) from exc
         yield out.temp
         out.commit()
 
@@ -144,14 +352,17 @@ def replacing(path: Path) -> Iterator[Path]:
 def write_replacing(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through :func:`replacing`."""
     with replacing(path) as temp:
-        temp.write_bytes(data)
+        try:
+            _write_all(temp, data)
+        except OSError as exc:
+            raise write_error(exc, path) from exc
 
 
 def write_new(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path``, which must not exist, now or when the write ends."""
     with AtomicOutput(path, overwrite=False) as out:
         try:
-            out.temp.write_bytes(data)
+            _write_all(out.temp, data)
         except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            raise write_error(exc, path) from exc
         return out.commit()

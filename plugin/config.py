@@ -73,8 +73,10 @@ class Config:
         if path is None and env.get(CONFIG_ENV) and not config_path(env).exists():
             raise ConfigError(f"{CONFIG_ENV} names {config_path(env)}, which does not exist; fix the variable "
                               "or unset it to use FACERIGHT_HOME/config.toml")
+        home = faceright_home(env)
+        check_home(home)
         path = config_path(env) if path is None else path
-        return cls(load_config(path), faceright_home(env), path if path.exists() else None,
+        return cls(load_config(path), home, path if path.exists() else None,
                    env.get(MODELS_ENV) or None)
 
     def table(self, name: str) -> Mapping[str, Any]:
@@ -111,6 +113,18 @@ class Config:
         return RevocationStore(self.home / "revocations")
 
 
+def check_home(home: Path) -> None:
+    """Refuse a state folder that cannot be a folder: it, or a folder above it, is a file.
+
+    A missing folder is fine (it is created on first write); an unwritable one is refused when
+    something is written there, so a read-only shared installation still reads."""
+    blocker = next((p for p in (home, *home.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        where = "is a file" if blocker == home else f"cannot be a folder: {blocker} is a file"
+        raise ConfigError(f"FACERIGHT_HOME {home} {where}, not a folder; point FACERIGHT_HOME at a folder "
+                          "(it is created if missing) or move the file away")
+
+
 def tables_of(config: Config | Mapping[str, Any] | None) -> Mapping[str, Any]:
     """The tables of ``config`` (a :class:`Config`, already-parsed tables, or None: read the file)."""
     if config is None:
@@ -138,6 +152,10 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}), so it is not a TOML file; write it as UTF-8 TOML, or point "
+                          f"{CONFIG_ENV} at the right file") from exc
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
     check_tables(data, f"config file {path}")

@@ -96,8 +96,8 @@ class FrameRange:
         available = cls.from_otio(reference.available_range, rate) if reference.available_range else None
         origin = available.first if available is not None else 0
         if available is not None and not frames.within(available):
-            raise FrameRangeError(f"OTIO range {frames} lies outside the image sequence's available frames "
-                                  f"{available} (timecode frames at {rate:g} fps)")
+            raise FrameRangeError(f"OTIO range (frames {frames.to_cli()}) lies outside the image sequence's available "
+                                  f"frames {available.to_cli()} (timecode frames at {rate:g} fps, both ends included)")
         return frames.shifted(int(reference.start_frame) - origin)
 
     def to_otio(self, rate: float | Fraction) -> Any:

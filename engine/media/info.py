@@ -119,6 +119,7 @@ class MediaInfo:
         wanted = FrameRange.coerce(frames)
         if not wanted.within(self.frames):
             raise FrameRangeError(
-                f"frames {wanted} are outside {self.path}, which holds frames {self.frames} "
-                f"({self.frame_count} frames; ranges are half-open, the end is excluded)")
+                f"frames {wanted.to_cli()} are outside {self.path}, which holds frames {self.frames.to_cli()} "
+                f"({self.frame_count} frames, both ends included as --frames takes them"
+                f"{'; video frames count from 0' if self.kind == 'video' else ''})")
         return wanted

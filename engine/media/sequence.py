@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from faceright.atomic import AtomicOutput, same_file
+from faceright.atomic import AtomicOutput, remove_stale_partials, same_file
 from faceright.engine.media.errors import (
     FrameRangeError,
     MediaNotFoundError,
@@ -316,13 +316,13 @@ def probe_sequence(path: str | os.PathLike, *, rate: Fraction | int | str = 24,
     display = pattern.display if pattern else path
     wanted = FrameRange.coerce(frames) if frames is not None else span
     if not wanted.within(span):
-        raise FrameRangeError(f"frames {wanted} are outside {display}, whose files run {span} "
-                              "(ranges are half-open, the end is excluded)")
+        raise FrameRangeError(f"frames {wanted.to_cli()} are outside {display}, whose files run "
+                              f"{span.to_cli()} (both ends included, as --frames takes them)")
     missing = [n for n in wanted if n not in found]
     if missing:
         raise MissingFramesError(
             f"{display} is missing frame{'s' if len(missing) > 1 else ''} {_runs(missing)} "
-            f"({len(found)} of {len(span)} files present in {span}); render or copy them, "
+            f"({len(found)} of {len(span)} files present in {span.to_cli()}); render or copy them, "
             "or pick a range without holes", missing)
     first = found[wanted.first]
     sample = read_image(first, dtype="native")
@@ -431,6 +431,8 @@ class SequenceWriter:
             _oiio()   # fail now, not at the first frame
         if not pattern.folder.is_dir():
             raise OutputError(f"the output folder {pattern.folder} does not exist; create it first")
+        # once for the whole sequence, not once per frame file (a folder of thousands of frames)
+        remove_stale_partials(pattern.folder, lambda name: pattern.number_of(name) is not None)
         self.overwrite = overwrite
         self.compression = compression
         self.next_frame = first_frame
@@ -462,7 +464,7 @@ class SequenceWriter:
             raise ValueError(f"{self.pattern.display}: expected an H×W×3 BGR frame, got {frame.shape}")
         number = self.next_frame if number is None else number
         path = self.pattern.path(number)
-        with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite) as atomic:
+        with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite, clean_stale=False) as atomic:
             if self.pattern.extension in OIIO_SUFFIXES:
                 _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression)
             else:

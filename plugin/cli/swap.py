@@ -39,6 +39,20 @@ def parse_frames(text: str) -> FrameRange:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def parse_threshold(text: str) -> float:
+    """``--threshold``: a cosine similarity in [0, 1], as a FaceShot's ``plate_face.threshold``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a similarity between 0 and 1, "
+                                         "e.g. 0.35") from None
+    if not 0.0 <= value <= 1.0:     # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside [0, 1]: it is the cosine similarity a plate face needs to the --target "
+            "reference (default 0.35; higher selects fewer faces)")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "swap", help="replace a licensed face in a clip or image sequence by the donor's face",
@@ -65,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--select", choices=SELECT_RULES,
                         help="which faces to replace: by the --target reference, the largest, or all "
                              "(default: reference with --target, else largest)")
-    parser.add_argument("--threshold", type=float, default=0.35,
+    parser.add_argument("--threshold", type=parse_threshold,
                         help="similarity to the --target reference that selects a face (default 0.35)")
     parser.add_argument("--frames", type=parse_frames, metavar="FIRST-LAST",
                         help="frames to process, both ends included (video frames count from 0; "
@@ -93,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-_SHOT_OPTIONS = ("donor", "plate", "out", "license", "release", "target", "select", "frames", "rate", "detector",
+_SHOT_OPTIONS = ("donor", "plate", "out", "license", "release", "target", "select", "threshold", "frames", "rate",
+                 "detector",
                  "recogniser", "preset", "crf", "production", "platform", "territory", "date", "shot_id")
 
 
@@ -125,7 +140,8 @@ def shot_from_args(args: argparse.Namespace) -> FaceShot:
         license=DocumentRef(str(args.license)), release=DocumentRef(str(args.release)),
         usage=usage_from_args(args),
         output=Output(str(args.out), deliverable=args.deliverable, overwrite=args.overwrite),
-        plate_face=PlateFace(rule, image=None if args.target is None else str(args.target), threshold=args.threshold),
+        plate_face=PlateFace(rule, image=None if args.target is None else str(args.target),
+                             **({} if args.threshold is None else {"threshold": args.threshold})),
         swap=SwapSettings(args.backend, args.detector, args.recogniser, args.preset, args.crf),
     )
 

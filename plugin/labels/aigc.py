@@ -28,6 +28,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from faceright.atomic import make_folder
 from faceright.errors import ConfigError
 from faceright.findings import Finding
 from faceright.licenses import signing
@@ -43,6 +44,7 @@ _SIGNING_CONTEXT = b"faceright AIGC ReservedCode1 v1\n"
 #: GB 18030 single-byte printable, less space, backslash and double quote (what testers reject)
 _VALUE_CHARS = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]*$')
 _PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{25}$")
+PROVIDER_CODE_SHAPE = "00 + 20-char subject code + 5-char extension, digits and upper-case letters"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,15 @@ def build_label(settings: LabelSettings, *, produce_id: str | None = None, key: 
             "no provider code for the AIGC label's ContentProducer: set provider_code in the [labels] table of "
             "config.toml to the 27-character TC260 service provider code (e.g. 0011<18-char USCC>10002)"
         )
+    code = settings.provider_code
+    if not _PROVIDER_CODE.match(code):
+        name = ("; it holds characters outside single-byte printable (no spaces, quotes or Chinese): the code, "
+                "not the company's name" if not _VALUE_CHARS.match(code) else "")
+        raise ConfigError(
+            f"[labels] provider_code {code!r} ({len(code)} characters) is not a 27-character TC260 service provider "
+            f"code ({PROVIDER_CODE_SHAPE}){name}; set provider_code in the [labels] table of config.toml to the "
+            "studio's code (e.g. 0011<18-char USCC>10002): no label is made with another"
+        )
     label = AigcLabel(Label=settings.label_value, ContentProducer=settings.provider_code,
                       ProduceID=produce_id or new_produce_id())
     problems = [f for f in check_values(label) if f.blocks]
@@ -119,8 +130,8 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 def write_keypair(private_path: Path, public_path: Path) -> Ed25519PrivateKey:
     """Create a new Ed25519 studio key (private file mode 0600); never overwrites a key file."""
-    private_path.parent.mkdir(parents=True, exist_ok=True)
-    public_path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(private_path.parent)
+    make_folder(public_path.parent)
     return signing.write_key_pair(private_path, public_path)
 
 
@@ -187,7 +198,7 @@ def check_values(label: AigcLabel) -> list[Finding]:
     if not _PROVIDER_CODE.match(label.ContentProducer):
         findings.append(Finding("aigc.producer_code", "warning",
                                 f"ContentProducer {label.ContentProducer!r} is not a 27-character TC260 provider code "
-                                f"(00 + 20-char subject code + 5-char extension)"))
+                                f"({PROVIDER_CODE_SHAPE})"))
     if not label.ProduceID:
         findings.append(Finding("aigc.produce_id_missing", "error", "ProduceID is empty; it must be unique per file"))
     return findings

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Literal
 
-from faceright.errors import DependencyMissingError, MediaError
+from faceright.errors import DependencyMissingError, MediaError, MediaUnreadableError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,44 @@ def container_of(path: Path) -> Container:
             f"{path}: no AIGC label location is known for {path.suffix or 'files without a suffix'}; "
             f"supported: {', '.join(sorted(SUFFIXES))}"
         ) from exc
+
+
+#: what each container is called in messages
+CONTAINER_NAMES: dict[Container, str] = {"mp4": "an MP4/MOV", "mkv": "a Matroska (MKV/WebM)", "png": "a PNG",
+                                         "jpeg": "a JPEG", "exr": "an OpenEXR"}
+_MP4_BOX_TYPE = re.compile(rb"^[A-Za-z0-9 \xa9_-]{4}$")
+
+
+def check_container(path: Path, container: Container | None = None) -> Container:
+    """Refuse a file that is not the container its suffix says, before any reader runs: an empty
+    file, text or another format named ``.mkv``. Only the first bytes are read; a file that starts
+    right but is damaged further on is the readers' to report."""
+    container = container or container_of(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        raise MediaUnreadableError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    what = CONTAINER_NAMES[container]
+    if size == 0:
+        raise MediaUnreadableError(f"{path} is empty (0 bytes), not {what} file; render or copy it again")
+    if not _starts_as(container, head, size):
+        raise MediaUnreadableError(
+            f"{path} is not {what} file (it starts with {head[:8]!r}); check that it is the file you meant: "
+            f"its {path.suffix} name does not make it one")
+    return container
+
+
+def _starts_as(container: Container, head: bytes, size: int) -> bool:
+    if container == "mp4":
+        if len(head) < 8 or not _MP4_BOX_TYPE.match(head[4:8]):
+            return False
+        box = struct.unpack(">I", head[:4])[0]
+        return box in (0, 1) or 8 <= box <= size
+    magic = {"mkv": b"\x1a\x45\xdf\xa3", "png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff",
+             "exr": b"\x76\x2f\x31\x01"}[container]
+    return head.startswith(magic)
 
 
 @dataclass(frozen=True)
@@ -433,7 +471,8 @@ def _read_ffprobe(path: Path, ffprobe: str) -> list[Occurrence]:
         capture_output=True, text=True, timeout=60, check=False,
     )
     if result.returncode != 0:
-        raise MediaError(f"ffprobe failed on {path}: {result.stderr.strip()}")
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        raise MediaError(f"ffprobe failed on {path}: {lines[-1] if lines else f'exit code {result.returncode}'}")
     report = json.loads(result.stdout)
     found = [Occurrence("ffprobe", "format.tags", k, v)
              for k, v in report.get("format", {}).get("tags", {}).items() if _AIGC_NAME.search(k)]

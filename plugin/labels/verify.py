@@ -24,7 +24,7 @@ from faceright.findings import Finding, blocking
 
 from . import c2pa_manifest
 from .aigc import by_policy, check_signature, load_public_key, parse_label
-from .metadata import VIDEO_CONTAINERS, MetadataEvidence, container_of, read_metadata
+from .metadata import VIDEO_CONTAINERS, MetadataEvidence, check_container, container_of, read_metadata
 from .ocr import OcrBackend, TextBox, default_backend
 from .policy import LabelKind, LabelSettings, Target, required_labels
 
@@ -67,8 +67,9 @@ def check_metadata(evidence: MetadataEvidence, settings: LabelSettings) -> list[
     structure = evidence.by("structure")
     libav = evidence.by("pyav")
     if not evidence.occurrences:
+        # the hint is about a writer's option: only when every reader could read the file
         hint = (" (an MP4/MOV writer without movflags=use_metadata_tags drops it silently)"
-                if evidence.container == "mp4" else "")
+                if evidence.container == "mp4" and not evidence.problems else "")
         findings.append(Finding("aigc.absent", "error", f"no AIGC metadata object in the file{hint}",
                                 {"readers": evidence.readers}))
         return findings
@@ -284,6 +285,7 @@ def verify_file(path: Path, settings: LabelSettings, *, target: Target = "shot",
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path} does not exist or is not a file")
+    check_container(path)       # an empty file or text named .mkv is an error, not a missing label
     required = set(required_labels(target, settings))
     if require_c2pa:
         required.add("c2pa")

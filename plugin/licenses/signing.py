@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from faceright.atomic import write_error
 from faceright.errors import LicenseError
 
 from .strictjson import DocumentFormatError
@@ -197,12 +198,19 @@ def write_key_pair(
         if not path.parent.is_dir():
             raise KeyFileError(f"folder {path.parent} does not exist")
     key = generate_private_key()
+    created: list[Path] = []
+    writing = private_path
     try:
         fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        created.append(private_path)
         with os.fdopen(fd, "wb") as fh:
             fh.write(private_key_pem(key, passphrase))
+        writing = public_path
         with public_path.open("xb") as fh:
+            created.append(public_path)
             fh.write(public_key_pem(key.public_key()))
     except OSError as exc:
-        raise KeyFileError(f"cannot write key pair: {exc}") from exc
+        for path in created:      # half a key pair is no key pair: a retry must not find one
+            path.unlink(missing_ok=True)
+        raise KeyFileError(f"{write_error(exc, writing)} (no key pair was made)") from exc
     return key
