@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import types
+from importlib import metadata
 
 import onnxruntime
 
@@ -14,21 +15,43 @@ from faceright.engine.settings import EngineSettings
 
 from onnx_builders import build_inswapper
 
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+
+
+def _installed(distribution):
+    try:
+        return metadata.version(distribution) is not None
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def cpu_only_onnxruntime():
+    """This machine's onnxruntime, except that it offers no GPU provider (as the CPU build does)."""
+    fake = types.SimpleNamespace(**{k: getattr(onnxruntime, k) for k in dir(onnxruntime) if not k.startswith("__")})
+    fake.__version__ = onnxruntime.__version__
+    fake.get_available_providers = lambda: [p for p in onnxruntime.get_available_providers() if p not in GPU_PROVIDERS]
+    return fake
+
 
 def test_doctor_reports_this_machine_and_says_the_engine_can_run(models, capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert f"onnxruntime       {onnxruntime.__version__} (distribution: onnxruntime {onnxruntime.__version__})" in out
-    assert "available: " + ", ".join(onnxruntime.get_available_providers()) in out
+    available = onnxruntime.get_available_providers()
+    # the default configuration asks for TensorRT, CUDA, CPU: those this onnxruntime offers are used, CPU last
+    used = [p for p in GPU_PROVIDERS if p in available] + ["CPUExecutionProvider"]
+    (distribution,) = [d for d in ("onnxruntime", "onnxruntime-gpu") if _installed(d)]
+    assert (f"onnxruntime       {onnxruntime.__version__} (distribution: {distribution} "
+            f"{metadata.version(distribution)})") in out
+    assert "available: " + ", ".join(available) in out
     assert "configured: TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider" in out
-    assert "used: CPUExecutionProvider" in out
+    assert "used: " + ", ".join(used) + "\n" in out      # on a CPU-only onnxruntime: exactly CPUExecutionProvider
     assert "detector          yunet-2023mar-int8bq (yunet, shipped, verified, sha256 49f000ec501f, loads)" in out
     assert "recogniser        sface-2021dec-int8bq (sface, shipped, verified, sha256 fb143eea0783, loads)" in out
     assert "no swap model: the classic backend is used" in out
     assert f"models folder     {models}" in out
     for library in ("PyAV", "FFmpeg (in PyAV)", "OpenCV"):
         assert f"\n{library} " in out
-    assert out.rstrip().endswith("the engine can run here (on CPU)")
+    assert out.rstrip().endswith(f"the engine can run here (on {'GPU' if used != ['CPUExecutionProvider'] else 'CPU'})")
 
 
 def test_doctor_shows_an_installed_swap_model_instead_of_the_classic_fallback(models, capsys):
@@ -76,7 +99,11 @@ def test_opencv_5_is_a_warning(models, monkeypatch):
 
 
 def test_a_gpu_without_a_gpu_onnxruntime_is_a_warning_saying_what_to_install(models):
-    report = diagnose(EngineSettings(models_dir=models), load=False, devices=["0: NVIDIA H100, 81559 MiB, driver 550"])
+    from faceright.engine.runtime import Runtime
+
+    settings = EngineSettings(models_dir=models)
+    runtime = Runtime(settings, ort=cpu_only_onnxruntime())      # so it holds where onnxruntime-gpu is installed
+    report = diagnose(settings, runtime=runtime, load=False, devices=["0: NVIDIA H100, 81559 MiB, driver 550"])
     finding = next(f for f in report.findings if f.code == "providers.unavailable")
     assert finding.severity == "warning" and "faceright[gpu]" in finding.message
     assert report.cuda_devices == ("0: NVIDIA H100, 81559 MiB, driver 550",)

@@ -114,7 +114,7 @@ def test_a_label_a_host_drew_in_another_font_is_recognised(still, settings, ocr,
     assert errors(_deliverable(clip, settings, ocr).findings) == {"visible.wording"}
 
 
-def test_without_ocr_models_verify_says_it_cannot_check_the_visible_label(plate, settings, tmp_path):
+def test_without_ocr_models_verify_says_it_cannot_check_the_visible_label(plate, settings, ocr, tmp_path):
     empty = tmp_path / "no-models"
     empty.mkdir()
     report = verify_file(plate, replace(settings, ocr_models=empty), target="deliverable")
@@ -122,6 +122,12 @@ def test_without_ocr_models_verify_says_it_cannot_check_the_visible_label(plate,
     finding = next(f for f in report.findings if f.code == "visible.ocr_unavailable")
     assert f"{empty / 'ch_PP-OCRv4_det_infer.onnx'} is missing" in finding.message
     assert "visible" not in report.evidence                                        # nothing was read
+    assert not report.proven
+    # a deliverable that does carry both labels is still not proven: the visible one cannot be checked
+    labelled = apply_labels(plate, tmp_path / "deliverable.mp4", settings, visible=True, ocr=ocr).path
+    report = verify_file(labelled, replace(settings, ocr_models=empty), target="deliverable")
+    assert errors(report.findings) == {"visible.ocr_unavailable"}
+    assert {"aigc.present", "aigc.signature_valid"} <= codes(report.findings)      # the metadata is proven
     assert not report.proven
 
 

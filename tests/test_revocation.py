@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -109,16 +108,26 @@ def test_a_license_the_registry_does_not_know_fails_closed(keys, registry, clien
 # -- slow, failing, flaky --------------------------------------------------------------------------
 
 
-def test_a_slow_registry_times_out_retries_and_then_fails_closed(keys, registry, client):
+def test_a_slow_registry_times_out_retries_and_then_fails_closed(keys, registry, session):
     registry.behaviour, registry.delay = "slow", 2.0
-    start = time.monotonic()
+    timeouts: list[object] = []
+    pauses: list[float] = []
+    send = session.request
+
+    def recording(method, url, **kwargs):
+        timeouts.append(kwargs.get("timeout"))
+        return send(method, url, **kwargs)
+
+    session.request = recording
+    client = RegistryClient(session, FAST, sleep=pauses.append)
     found = revocation_findings(keys, licensed(keys, registry.url), client)
-    elapsed = time.monotonic() - start
     assert codes(found) == ["license.revocation_unknown"]
     assert "timed out" in found[0].message and "3 attempt(s)" in found[0].message
     assert "faceright license refresh --registry" in found[0].message
     assert len(registry.requests) == 3  # first try + FAST.retries
-    assert elapsed < 1.5  # 3 × 0.2 s read timeout + tiny backoff, not the server's 2 s
+    # each attempt gives up at the read timeout (0.2 s), not at the server's 2 s; backoff doubles up to its cap
+    assert timeouts == [(FAST.connect_timeout_s, FAST.read_timeout_s)] * 3
+    assert pauses == [FAST.backoff_s, FAST.max_backoff_s]
 
 
 def test_a_failing_registry_is_retried_with_backoff_then_status_unknown(keys, registry, session):
