@@ -12,7 +12,9 @@ from faceright.frames import RESOLVE_DEFAULT_START, FrameRange
 
 pytestmark = pytest.mark.hostside
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "otio"
+SAMPLES = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "samples" / "otio",
+                             Path("/work/shared/samples/otio")) if p.is_dir()),
+               Path(__file__).resolve().parents[2] / "shared" / "samples" / "otio")
 
 ranges = st.builds(lambda first, n: FrameRange.from_count(n, first),
                    st.integers(-10**6, 10**6), st.integers(1, 10**5))
