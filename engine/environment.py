@@ -207,6 +207,10 @@ def diagnose(
         findings.append(Finding("media.opencv-5", "warning",
                                 f"OpenCV {cv}: OpenCV 5 drops the Haar data and breaks SFace in cv2; "
                                 "install 'opencv-python-headless<5'"))
+    if shutil.which("ffprobe") is None:
+        findings.append(Finding("media.ffprobe-missing", "info",
+                                "ffprobe is not on PATH: `label verify` reads labels with its own two readers only "
+                                "(install ffmpeg for the third, independent one)"))
     return Diagnosis(
         onnxruntime_version=getattr(ort, "__version__", None) if ort is not None else None,
         onnxruntime_distributions=dists,

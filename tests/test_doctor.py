@@ -136,3 +136,15 @@ def test_cuda_devices_are_read_from_nvidia_smi(monkeypatch):
     assert cuda_devices(run=broken) == []
     monkeypatch.setattr(environment.shutil, "which", lambda name: None)
     assert cuda_devices(run=fake) == []
+
+
+def test_a_missing_ffprobe_is_said_but_does_not_block(models, monkeypatch, tmp_path):
+    import shutil
+    assert shutil.which("ffprobe"), "the tests need ffmpeg's ffprobe (Debian: apt-get install ffmpeg)"
+    report = diagnose(EngineSettings(models_dir=models), load=False, devices=[])
+    assert "media.ffprobe-missing" not in {f.code for f in report.findings}
+    monkeypatch.setenv("PATH", str(tmp_path))          # a PATH with no ffprobe on it
+    report = diagnose(EngineSettings(models_dir=models), load=False, devices=[])
+    finding = next(f for f in report.findings if f.code == "media.ffprobe-missing")
+    assert finding.severity == "info" and "ffmpeg" in finding.message
+    assert report.can_run

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.set_defaults(func=_verify)
 
     add = cmds.add_parser("add", help="register a model file's sha256 (copied into the models folder if outside)")
-    add.add_argument("file", type=Path, metavar="FILE")
+    add.add_argument("file", type=Path, metavar="FILE", help="the .onnx model file to register")
     add.add_argument("--name", help="catalog name (default: the file name without .onnx)")
     add.set_defaults(func=_add)
 

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = parser.add_subparsers(dest="keyring_command", metavar="ACTION")
 
     add = cmds.add_parser("add", help="trust a public key")
-    add.add_argument("public_key", type=Path, metavar="PUBLIC_KEY.pem")
+    add.add_argument("public_key", type=Path, metavar="PUBLIC_KEY.pem", help="the issuer's or registry's public key")
     add.add_argument("--name", required=True, help="a short name for the issuer or registry")
     add.add_argument("--role", action="append", choices=ROLES, dest="roles",
                      help="what the key may sign: issuer (licenses, releases, revocation notices; the default) "
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst.set_defaults(func=_list)
 
     rm = cmds.add_parser("remove", help="stop trusting a key")
-    rm.add_argument("key", metavar="NAME|KEY_ID")
+    rm.add_argument("key", metavar="NAME|KEY_ID", help="the trusted key's name or key id (see `faceright keyring list`)")
     rm.set_defaults(func=_remove)
 
     gen = cmds.add_parser("generate", help="make a new Ed25519 key pair for issuing (platforms, studio legal)")

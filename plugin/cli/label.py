@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from faceright.cli.help_text import plain
 from faceright.findings import Finding
 
 EXIT_NOT_PROVEN = 1
@@ -22,7 +23,7 @@ EXIT_NOT_PROVEN = 1
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("label", help="apply and verify AIGC labels (metadata, visible text, C2PA)",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="label_command", metavar="ACTION")
     sub.required = True
 
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
     apply.set_defaults(func=run_apply)
 
     verify = sub.add_parser("verify", help="prove the labels in a file; exit 1 if one is missing")
-    verify.add_argument("file", type=Path)
+    verify.add_argument("file", type=Path, help="the labelled video or image")
     verify.add_argument("--deliverable", action="store_true", help="also require the visible label")
     verify.add_argument("--c2pa", action="store_true", help="also require a valid C2PA manifest")
     verify.add_argument("--pubkey", type=Path, help="Ed25519 public key to check ReservedCode1 ([labels] public_key)")

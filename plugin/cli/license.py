@@ -54,14 +54,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     gen.set_defaults(func=generate)
 
     ref = cmds.add_parser("reference", help="print the likeness reference block made from reference images")
-    ref.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    ref.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="photos of the licensed face; one face each")
     ref.add_argument("--threshold", type=float, default=0.5, help="cosine similarity a face must reach (default 0.5)")
     ref.set_defaults(func=_reference)
 
     iss = cmds.add_parser("issue", help="sign a filled-in body")
-    iss.add_argument("--key", type=Path, required=True, metavar="PRIVATE_KEY.pem")
-    iss.add_argument("--body", type=Path, required=True, metavar="BODY.json")
-    iss.add_argument("--out", type=Path, required=True, metavar="LICENSE.json")
+    iss.add_argument("--key", type=Path, required=True, metavar="PRIVATE_KEY.pem", help="the issuer's private key")
+    iss.add_argument("--body", type=Path, required=True, metavar="BODY.json",
+                     help="the filled-in body (start from `faceright license template`)")
+    iss.add_argument("--out", type=Path, required=True, metavar="LICENSE.json", help="the signed document (never overwritten)")
     iss.add_argument("--reference-image", type=Path, action="append", metavar="IMAGE",
                      help="fill the likeness (or face) reference from this image; repeat for several")
     iss.add_argument("--threshold", type=float, default=None,
@@ -70,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     iss.set_defaults(func=_issue)
 
     ver = cmds.add_parser("verify", help="check a license or release against a shot; exit 0 only when nothing blocks")
-    ver.add_argument("license", type=Path, metavar="LICENSE.json")
+    ver.add_argument("license", type=Path, metavar="LICENSE.json", help="the signed license or release")
     add_usage_arguments(ver)
     face = ver.add_mutually_exclusive_group()
     face.add_argument("--donor", type=Path, metavar="IMAGE", help="the donor face used (likeness licenses)")
@@ -80,22 +81,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.set_defaults(func=_verify)
 
     ins = cmds.add_parser("inspect", help="show what a license or release says and whether its signer is trusted")
-    ins.add_argument("license", type=Path, metavar="LICENSE.json")
+    ins.add_argument("license", type=Path, metavar="LICENSE.json", help="the signed license or release")
     ins.add_argument("--json", action="store_true", help="print the signed body as JSON")
     ins.set_defaults(func=_inspect)
 
     rev = cmds.add_parser("revoke", help="withdraw a license or release (the issuer signs a revocation notice)")
-    rev.add_argument("license", type=Path, metavar="LICENSE.json")
+    rev.add_argument("license", type=Path, metavar="LICENSE.json", help="the license or release to withdraw")
     rev.add_argument("--key", type=Path, required=True, metavar="PRIVATE_KEY.pem", help="the issuer's private key")
-    rev.add_argument("--reason", required=True)
+    rev.add_argument("--reason", required=True, help="why, in words (kept in the notice)")
     rev.add_argument("--effective-from", type=parse_datetime, metavar="DATETIME",
                      help="when the revocation takes effect (default: now)")
     rev.add_argument("--existing-cuts", choices=("must_remove", "may_distribute_until", "unaffected"),
-                     default="must_remove")
-    rev.add_argument("--distribute-until", type=parse_date, metavar="YYYY-MM-DD")
+                     default="must_remove",
+                     help="what happens to cuts already made with it (default: must_remove)")
+    rev.add_argument("--distribute-until", type=parse_date, metavar="YYYY-MM-DD",
+                     help="with --existing-cuts may_distribute_until: the last day")
     rev.add_argument("--out", type=Path, metavar="NOTICE.json", help="also write the signed notice here")
     rev.add_argument("--no-publish", action="store_true", help="do not send the notice to the registry")
-    rev.add_argument("--passphrase-env", metavar="VAR")
+    rev.add_argument("--passphrase-env", metavar="VAR", help="the private key's passphrase is in this variable")
     rev.set_defaults(func=_revoke)
 
     ref_ = cmds.add_parser("refresh", help="fetch and cache revocation lists for offline checks")

@@ -23,11 +23,12 @@ def add_usage_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     group.add_argument("--territory", required=required, help="territory code (CN)")
     group.add_argument("--date", required=required, type=_shot_date,
                        help="publish date YYYY-MM-DD (in the license's zone) or date-time with offset")
-    group.add_argument("--medium", choices=MEDIA, default="episode")
-    group.add_argument("--use", choices=USES, default="face_replacement")
-    group.add_argument("--language")
-    group.add_argument("--episode", type=int)
-    group.add_argument("--character")
+    group.add_argument("--medium", choices=MEDIA, default="episode", help="what is made (default: episode)")
+    group.add_argument("--use", choices=USES, default="face_replacement",
+                       help="how the face is used (default: face_replacement)")
+    group.add_argument("--language", help="the language of the release (zh, en...)")
+    group.add_argument("--episode", type=int, help="the episode number")
+    group.add_argument("--character", help="the character the face plays")
     group.add_argument("--tag", action="append", default=[], dest="tags", metavar="TAG",
                        help="a content tag of the shot (political, gore_violence...); repeat")
     group.add_argument("--tier", choices=TIERS, help="the production's NRTA review tier")
