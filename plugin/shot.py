@@ -87,6 +87,9 @@ class PlateFace:
     image: str | None = None             #: a reference image of the plate performer's face
     embedding: Embedding | None = None   #: or the reference as an embedding
     threshold: float = 0.35              #: similarity to the reference that selects a face
+    #: when the rule picks no face on the plate: "refuse" the shot (nothing is written), or let
+    #: the plate "pass_through" unchanged (batch runs; the output is still labelled)
+    when_none: Literal["refuse", "pass_through"] = "refuse"
 
     def __post_init__(self) -> None:
         if self.rule == "reference" and self.image is None and self.embedding is None:

@@ -407,3 +407,49 @@ def test_a_bad_shot_file_names_the_member(tmp_path, studio_labels, capsys):
                                         '"frames": {"first": "1001", "last": 1048}}}')
     assert main(["swap", "--shot", str(tmp_path / "shot.json")]) == 2
     assert "plate.frames.first: must be a whole number" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory, analyser, t1_path) -> Path:
+    """One face of insightface's group photo, cropped: someone who is not on the plate."""
+    image = cv2.imread(str(t1_path))
+    face = max(analyser.faces(image), key=lambda f: f.area)
+    x1, y1, x2, y2 = (int(v) for v in face.box)
+    pad = (x2 - x1) // 2
+    path = tmp_path_factory.mktemp("stranger") / "stranger.png"
+    cv2.imwrite(str(path), image[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad])
+    return path
+
+
+def test_a_target_that_matches_nobody_refuses_the_shot_and_writes_nothing(studio, tmp_path, plate,
+                                                                         grace_hopper_path, stranger, capsys):
+    out = tmp_path / "o.mov"
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                "--target", str(stranger))
+    err = capsys.readouterr().err
+    _refused(code, err, out, "release.plate_face_missing")
+    assert "matches the reference image" in err and "--allow-no-faces" in err
+    assert _leftovers(tmp_path) == []
+
+
+def test_allow_no_faces_passes_an_unmatched_plate_through_for_a_batch(studio, tmp_path, plate, analyser,
+                                                                      grace_hopper_path, stranger, capsys):
+    out = tmp_path / "o.mov"
+    results = tmp_path / "done.json"
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                "--target", str(stranger), "--allow-no-faces", "--results", str(results))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "warning release.plate_face_missing" in captured.err and "passes through unchanged" in captured.err
+    assert "0 face(s) swapped in 0/24 frames" in captured.out
+    done = FaceShot.load(results)
+    assert done.plate_face.when_none == "pass_through"
+    assert any(v.code == "release.plate_face_missing" and v.severity == "warning" for v in done.results.verdicts)
+    source, written = _frames(plate), _frames(out)
+    assert len(written) == len(source)
+    # untouched apart from the codec: the face changed no more than the rest of the picture
+    x1, y1, x2, y2 = (int(v) for v in max(analyser.faces(source[0]), key=lambda f: f.area).box)
+    for a, b in zip(source, written):
+        change = np.abs(a.astype(int) - b.astype(int))
+        assert change[y1:y2, x1:x2].mean() < 1.5 * change.mean() + 1.0
+    assert tag(readback(out)["format"], "AIGC") is not None and "label: proven in the file" in captured.out

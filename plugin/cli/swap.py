@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import typing
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -81,6 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(default: reference with --target, else largest)")
     parser.add_argument("--threshold", type=parse_threshold,
                         help="similarity to the --target reference that selects a face (default 0.35)")
+    parser.add_argument("--allow-no-faces", action="store_true",
+                        help="when no plate face is selected, write the plate through unchanged (still labelled) "
+                             "instead of refusing the shot; for batch runs")
     parser.add_argument("--frames", type=parse_frames, metavar="FIRST-LAST",
                         help="frames to process, both ends included (video frames count from 0; "
                              "sequences use their file numbers)")
@@ -120,10 +124,10 @@ def shot_from_args(args: argparse.Namespace) -> FaceShot:
             raise ConfigError(f"--shot gives the whole shot; leave out {', '.join(mixed)}")
         shot = FaceShot.load(args.shot)
         if args.overwrite or args.deliverable:
-            from dataclasses import replace
-
             shot = replace(shot, output=replace(shot.output, overwrite=shot.output.overwrite or args.overwrite,
                                                 deliverable=shot.output.deliverable or args.deliverable))
+        if args.allow_no_faces:
+            shot = replace(shot, plate_face=replace(shot.plate_face, when_none="pass_through"))
         return shot
     needed = {"--donor": args.donor, "--plate": args.plate, "--out": args.out, "--license": args.license,
               "--release": args.release, "--production": args.production, "--platform": args.platform,
@@ -141,7 +145,8 @@ def shot_from_args(args: argparse.Namespace) -> FaceShot:
         usage=usage_from_args(args),
         output=Output(str(args.out), deliverable=args.deliverable, overwrite=args.overwrite),
         plate_face=PlateFace(rule, image=None if args.target is None else str(args.target),
-                             **({} if args.threshold is None else {"threshold": args.threshold})),
+                             **({} if args.threshold is None else {"threshold": args.threshold}),
+                             when_none="pass_through" if args.allow_no_faces else "refuse"),
         swap=SwapSettings(args.backend, args.detector, args.recogniser, args.preset, args.crf),
     )
 
@@ -165,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
             print_refusal(exc, file=sys.stderr)
             return exc.exit_code
     results = outcome.shot.results
+    for finding in outcome.findings:
+        if finding.severity == "warning":
+            print(f"faceright: warning {finding.code}: {finding.message}", file=sys.stderr)
     print(f"{shot.output.path}: {outcome.faces_swapped} face(s) swapped in {outcome.frames_swapped}/{outcome.frames} "
           f"frames with {outcome.swapper} ({outcome.fps:.1f} fps)")
     print(f"covered by license {results.license_id} and release {results.release_id}; ProduceID {results.produce_id}")

@@ -75,10 +75,24 @@ def check_coverage(
     lic, lic_id = _one(shot.license, license_path, "likeness license", doc_mod.LikenessLicense, verifier, shot,
                        [donor])
     rel, rel_id = _one(shot.release, release_path, "plate release", doc_mod.PlateRelease, verifier, shot,
-                       list(plate) or [Finding("release.plate_face_missing", "error",
-                                               "no face to replace was found on the plate with the shot's "
-                                               "selection rule, so the plate release cannot be checked", {})])
+                       list(plate) or [_no_plate_face(shot)])
     return Coverage(tuple(lic), tuple(rel), lic_id, rel_id)
+
+
+def _no_plate_face(shot: FaceShot) -> Finding:
+    """The selection picked no face on the plate: refused, unless the shot lets the plate pass through."""
+    rule = shot.plate_face.rule
+    which = {"reference": "matches the reference image (plate_face.image, --target)",
+             "largest": "was found", "all": "was found"}[rule]
+    if shot.plate_face.when_none == "pass_through":
+        return Finding("release.plate_face_missing", "warning",
+                       f"no face on the plate {which}: nothing is swapped and the plate passes through unchanged "
+                       "(plate_face.when_none = pass_through, --allow-no-faces)", {"rule": rule})
+    return Finding("release.plate_face_missing", "error",
+                   f"no face on the plate {which} within the frame range, so there is nothing to swap and the plate "
+                   "release cannot be checked: check --target/--select/--threshold and --frames, or pass "
+                   "--allow-no-faces (plate_face.when_none = pass_through) to write such plates unchanged in a "
+                   "batch", {"rule": rule})
 
 
 def reference_model(path: Path | None) -> str | None:
