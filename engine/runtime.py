@@ -157,8 +157,19 @@ def resolve_providers(
     rank = {TENSORRT: 0, CUDA: 1, CPU: 3}
     chosen = sorted((p for p in configured if p in available), key=lambda p: rank.get(p, 2))
     missing = [p for p in configured if p not in available]
+    if missing and not chosen and CPU not in configured:
+        # only unavailable providers were asked for, and not the CPU: running on the CPU anyway
+        # would quietly be what nobody asked (a farm node ten times slower than planned)
+        raise ConfigError(
+            f"providers {', '.join(configured)} (--providers or [engine] providers) are not offered by this "
+            f"onnxruntime {ort_version}, which offers {', '.join(available) or 'none'}: "
+            + ("install faceright[gpu] (onnxruntime-gpu) on a machine with an NVIDIA driver, or "
+               if any(p in GPU_PROVIDERS for p in missing) else "")
+            + f"add {CPU} to run on the CPU"
+        )
     if missing:
-        log.info("providers not offered by this onnxruntime, skipped: %s", ", ".join(missing))
+        log.log(logging.INFO if CPU in configured else logging.WARNING,
+                "providers not offered by this onnxruntime, skipped: %s", ", ".join(missing))
     if CPU not in chosen:
         chosen.append(CPU)
     return [(p, provider_options(p, settings, ort_version)) for p in chosen]

@@ -453,3 +453,18 @@ def test_allow_no_faces_passes_an_unmatched_plate_through_for_a_batch(studio, tm
         change = np.abs(a.astype(int) - b.astype(int))
         assert change[y1:y2, x1:x2].mean() < 1.5 * change.mean() + 1.0
     assert tag(readback(out)["format"], "AIGC") is not None and "label: proven in the file" in captured.out
+
+
+def test_providers_this_machine_lacks_are_refused_before_anything_is_written(studio, tmp_path, plate,
+                                                                           grace_hopper_path, capsys):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA: the refusal is for machines without it")
+    out = tmp_path / "o.mov"
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                "--providers", "CUDAExecutionProvider")
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "CUDAExecutionProvider" in err and "faceright[gpu]" in err and "CPUExecutionProvider" in err
+    assert not out.exists() and _leftovers(tmp_path) == []

@@ -388,3 +388,18 @@ def test_an_arcface_export_that_normalises_inside_its_graph_gets_raw_pixels(tmp_
     expected = arcface_expected((rgb - 127.5) / 127.5, projection)   # the model sees each pixel normalised once
     expected /= np.linalg.norm(expected)
     np.testing.assert_allclose(recogniser.embed_crops([crop])[0], expected[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("configured, available", [
+    ([CUDA], [CPU]),
+    ([TENSORRT, CUDA], ["AzureExecutionProvider", CPU]),
+])
+def test_asking_only_for_providers_this_onnxruntime_lacks_is_refused_not_run_on_cpu(configured, available, settings):
+    with pytest.raises(ConfigError) as caught:
+        resolve_providers(replace(settings, providers=tuple(configured)), available, "1.32.0")
+    message = str(caught.value)
+    assert configured[0] in message and "offers" in message and "faceright[gpu]" in message and CPU in message
+
+
+def test_a_cpu_fallback_that_was_asked_for_is_taken(settings):
+    assert [n for n, _ in resolve_providers(replace(settings, providers=(CUDA, CPU)), [CPU], "1.32.0")] == [CPU]
