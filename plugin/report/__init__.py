@@ -1,0 +1,1 @@
+"""The publish report: one HTML page per publish, readable with no server."""
