@@ -7,6 +7,7 @@ packages (the ``demo`` extra), so the demo runs on a fresh machine with nothing 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 from fractions import Fraction
@@ -172,3 +173,104 @@ def demo_studio(folder: Path, studio: Any, embedder: Any, *, donor: Path, perfor
     usage = Usage(production=production, platform="douyin", territory="CN", when=now, character="Lead", episode=1,
                   tier="ordinary")
     return DemoStudio(config, license_path, release_path, usage, placeholder)
+
+
+# -- the publish example: a timeline of three cuts, two face shots, one of them unlicensed ------------
+
+BROLL_IMAGE = ("scikit-image", "skimage/data/coffee.png")
+
+
+@dataclass(frozen=True)
+class PublishExample:
+    """The embedded publish example: ``blocked`` holds an unlicensed shot, ``licensed`` the fixed cut."""
+
+    blocked: Path
+    licensed: Path
+    home: Path                       #: the demo studio's FACERIGHT_HOME (keyring, caches, config, ledger)
+    unlicensed_shot: str
+
+
+def write_config(studio: DemoStudio) -> Path:
+    """The demo studio's config.toml in its own home, so `faceright publish` there uses its label and
+    offline revocation (the publish command the demo prints runs with FACERIGHT_HOME set to it)."""
+    labels = dict(studio.config.table("labels"))
+    lines = ["# made by `faceright demo` for its throw-away studio", "[labels]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in labels.items()]
+    lines += ["", "[licenses]", 'revocation_mode = "offline"', ""]
+    path = studio.config.home / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _toml(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def write_broll(path: Path, *, frames: int = 24, size: tuple[int, int] = (1280, 720),
+                rate: Fraction = Fraction(24)) -> Path:
+    """A face-free cutaway (scikit-image's coffee.png, slowly pushed in)."""
+    from faceright.engine.media import open_sink, read_image
+
+    still = read_image(packaged_image(*BROLL_IMAGE))
+    with open_sink(path, width=size[0], height=size[1], rate=rate, timecode="01:00:00:00", overwrite=True) as sink:
+        for frame in plate_frames(still, frames, size):
+            sink.write(frame)
+    return path
+
+
+def publish_example(folder: Path, studio: DemoStudio, *, plate: Path, donor: Path, performer: Path,
+                    frames: int = 48, broll: int = 24, backend: str = "auto") -> PublishExample:
+    """Two OTIO timelines over the demo plate: sh010 (first half, the licensed donor), a cutaway, and
+    sh030 (second half) whose donor is a face no license covers (``ep01.otio``) or the licensed
+    donor (``ep01_licensed.otio``). Paths in them are relative to ``folder``."""
+    import opentimelineio as otio
+
+    from faceright.publish.timeline import mark_face_shot
+
+    cutaway = write_broll(folder / "cutaway.mp4", frames=broll)
+    rate = 24.0
+    start = 86400   # the demo's media start at 01:00:00:00
+
+    def clip(name: str, media: Path, first: int, count: int, length: int) -> Any:
+        reference = otio.schema.ExternalReference(
+            target_url=media.name, available_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(length, rate)))
+        return otio.schema.Clip(name=name, media_reference=reference, source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(start + first, rate), otio.opentime.RationalTime(count, rate)))
+
+    def relative(path: Path) -> str:   # the timeline's files travel with its folder
+        return os.path.relpath(path.absolute(), folder.absolute())
+
+    def face_shot(shot_id: str, donor_image: Path) -> dict[str, Any]:
+        usage = studio.usage
+        return {"schema": "FaceShot.1", "shot_id": shot_id, "donor": {"image": str(donor_image)},
+                "license": {"path": relative(studio.license)}, "release": {"path": relative(studio.release)},
+                "usage": _usage_json(usage), "plate_face": {"rule": "largest"}, "swap": {"backend": backend}}
+
+    half = frames // 2
+    paths = {}
+    for name, third_donor in (("ep01.otio", performer), ("ep01_licensed.otio", donor)):
+        timeline = otio.schema.Timeline(name=Path(name).stem, global_start_time=otio.opentime.RationalTime(start, rate))
+        track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+        first = clip("sh010", plate, 0, half, frames)
+        mark_face_shot(first, face_shot("sh010", donor))
+        third = clip("sh030", plate, half, frames - half, frames)
+        mark_face_shot(third, face_shot("sh030", third_donor))
+        track.extend([first, clip("cutaway", cutaway, 0, broll, broll), third])
+        timeline.tracks.append(track)
+        paths[name] = folder / name
+        otio.adapters.write_to_file(timeline, str(paths[name]))
+    return PublishExample(paths["ep01.otio"], paths["ep01_licensed.otio"], studio.config.home, "sh030")
+
+
+def _usage_json(usage: Any) -> dict[str, Any]:
+    from faceright import jsoncodec
+
+    return jsoncodec.encode(usage)

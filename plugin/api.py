@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from . import __version__
 from .config import Config
-from .engine_client import ApplyResult, EngineClient, SwapOutcome, open_engine
+from .engine_client import ApplyResult, EngineClient, FaceCrop, ShotCheck, SwapOutcome, open_engine
 from .errors import (
     ConfigError,
     DependencyMissingError,
@@ -26,6 +26,7 @@ from .errors import (
     PathRootError,
     ShotError,
     SwapRefusedError,
+    TimelineError,
 )
 from .findings import Finding, blocking
 from .frames import FrameRange
@@ -35,7 +36,7 @@ from .licenses.coverage import Coverage, check_coverage, open_verifier
 from .licenses.identity import FaceEvidence, FaceEmbedder
 from .licenses.verify import Verifier
 from .paths import PathRoots
-from .progress import Progress, ProgressCallback
+from .progress import Progress, ProgressCallback, TerminalProgress
 from .shot import (
     SCHEMA as FACESHOT_SCHEMA,
     DocumentRef,
@@ -51,6 +52,10 @@ from .shot import (
     SwapSettings,
     Verdict,
 )
+from .publish import checks as publish_checks, results as publish_results
+from .publish.session import GateFailed, PublishSession, StageProgress
+from .publish.steps import conform_clips, labelled_copy, refresh_revocations, relabel
+from .publish.timeline import Cut, Timeline, TimelineProblem, TimelineShot, mark_face_shot, read_timeline
 from .usage import Usage
 
 API_VERSION = 1
@@ -62,10 +67,22 @@ __all__ = [
     "Results", "FileHash", "Verdict", "ModelUse", "FrameRange", "PathRoots",
     # configuration, the engine client
     "Config", "EngineClient", "open_engine", "SwapOutcome", "ApplyResult", "Progress", "ProgressCallback",
+    "TerminalProgress",
     # compliance: licenses and labels
     "Finding", "blocking", "Verifier", "open_verifier", "check_coverage", "Coverage", "FaceEvidence",
     "FaceEmbedder", "LabelSettings", "LabelReport", "verify_label",
+    # publishing: the timeline, the session the plugins share, the gates' checks, the ledger
+    "read_timeline", "mark_face_shot", "Timeline", "TimelineShot", "TimelineProblem", "Cut", "PublishSession",
+    "StageProgress", "GateFailed", "ShotCheck", "FaceCrop", "publish_checks", "publish_results", "conform_clips",
+    "relabel", "labelled_copy", "refresh_revocations", "open_ledger",
     # errors
     "FaceRightError", "ConfigError", "DependencyMissingError", "FrameRangeError", "LicenseError", "MediaError",
-    "NoFaceError", "PathRootError", "ShotError", "SwapRefusedError",
+    "NoFaceError", "PathRootError", "ShotError", "SwapRefusedError", "TimelineError",
 ]
+
+
+def open_ledger(config: Config, url: str | None = None):
+    """The publish ledger (SQLite by default, PostgreSQL at a URL): see :mod:`faceright.ledger`."""
+    from .ledger import open_ledger as _open
+
+    return _open(config, url)

@@ -52,6 +52,27 @@ class SwapOutcome:
 
 
 @dataclass(frozen=True)
+class FaceCrop:
+    """A face as the engine found it: where (frame and box, in pixels) and a crop of it (BGR uint8)."""
+
+    source: str                    #: the file (and frame) it was found in
+    frame: int | None              #: the frame index in the media's own numbering (None: a still)
+    box: tuple[float, float, float, float]
+    image: Any                     #: numpy BGR uint8 crop around the box, for reports
+
+
+@dataclass(frozen=True)
+class ShotCheck:
+    """What the engine found about a shot before swapping it (nothing written): for the publish gates."""
+
+    shot: FaceShot
+    coverage: Any                  #: :class:`~faceright.licenses.coverage.Coverage` of the license and release
+    models: tuple[Finding, ...]    #: is each model the shot would use catalogued, with its hash matching?
+    donor: FaceCrop | None = None  #: the donor face the license was checked against
+    plate: tuple[FaceCrop, ...] = ()   #: the plate face(s) the release was checked against
+
+
+@dataclass(frozen=True)
 class ApplyResult:
     """A file labelled by :meth:`EngineClient.apply_labels`, and the proof read back from it."""
 
@@ -66,6 +87,10 @@ class EngineClient(Protocol):
 
     def swap(self, shot: FaceShot, *, progress: ProgressCallback | None = None) -> SwapOutcome:
         """Verify the shot's license and release, then swap; :class:`SwapRefusedError` when they block."""
+        ...
+
+    def check(self, shot: FaceShot) -> ShotCheck:
+        """Everything :meth:`swap` would verify first (license, release, models), without swapping or writing."""
         ...
 
     def apply_labels(self, src: Path, dst: Path, settings: LabelSettings, **options: Any) -> ApplyResult:

@@ -77,6 +77,10 @@ class ShotError(FaceRightError):
     """A FaceShot document is malformed: wrong schema, unknown field, wrong type (the field is named)."""
 
 
+class TimelineError(FaceRightError):
+    """An OTIO timeline cannot be read or used: a future schema, not a timeline, malformed faceright data."""
+
+
 class PathRootError(ConfigError):
     """A ``root:relative/path`` media name cannot be resolved inside the TD's path roots."""
 

@@ -1,38 +1,38 @@
 """``faceright demo``: the main job on the embedded example, on a fresh machine.
 
-Makes a 2-second 720p plate from a public-domain portrait that ships in scikit-image; makes a
-demo studio (a platform and a registry key, a signed likeness license for the donor — the
-face from matplotlib's sample portrait — and a signed plate release for the plate's
-performer); shows that a shot without them is refused; swaps the licensed shot as a labelled
-deliverable (signed AIGC metadata + the visible "AI生成" text), proves the label in the
-written file, and says how far the identity moved (judged by the shipped SFace recogniser on
-the faces re-detected in the files).
+Makes a 2-second 720p plate from a public-domain portrait that ships in scikit-image, a
+face-free cutaway, and a demo studio (a platform and a registry key, a signed likeness
+license for the donor — the face from matplotlib's sample portrait — and a signed plate
+release for the plate's performer). Then it writes an OTIO timeline of three cuts: sh010
+(licensed), the cutaway, and sh030, whose donor is a face no license covers, and publishes
+it with `faceright publish`: the publish is blocked, with the reason, and nothing is
+swapped or integrated. The second step, printed as a command to copy, publishes the cut in
+which sh030 uses the licensed donor: swapped, labelled, in the ledger, with its report.
 """
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+import importlib
+import shlex
 from pathlib import Path
 
-from faceright.cli.swap import print_refusal, report_label
 from faceright.config import Config
-from faceright.errors import SwapRefusedError
-from faceright.progress import TerminalProgress
-from faceright.shot import DocumentRef, Donor, FaceShot, Output, Plate, PlateFace
 
-from ..demo import PLATE_IMAGE, demo_files, demo_studio, packaged_image, write_demo_plate
+from ..demo import PLATE_IMAGE, demo_files, demo_studio, packaged_image, publish_example, write_config, write_demo_plate
 from ..jobs.local import LocalEngine
-from ..media import open_source, read_image
-from ..types import cosine
+
+#: the code the blocked shot must be refused with: its donor is not the licensed person
+EXPECTED_BLOCK = "license.identity_mismatch"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", help="swap the embedded example, licensed and labelled (no download, no setup)",
+    parser = sub.add_parser("demo", help="publish the embedded example: one shot blocked, then the licensed cut "
+                                         "(no download, no setup)",
                             description=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", type=Path, default=Path("demo"), metavar="DIR",
-                        help="folder for plate.mp4, swapped.mp4, shot.json and the demo studio (default: ./demo)")
+                        help="folder for the plate, the timelines, the demo studio and the publish (default: ./demo)")
     parser.add_argument("--frames", type=int, default=48, help="plate length in frames (default 48, 2 s at 24 fps)")
-    parser.add_argument("--backend", default="auto", metavar="auto|classic|MODEL", help="swap backend")
+    parser.add_argument("--backend", default="auto", metavar="auto|classic|MODEL", help="swap backend of the shots")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -41,54 +41,42 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     files = demo_files(args.out)
     write_demo_plate(files.plate, frames=args.frames)
-    print(f"plate:   {files.plate} ({args.frames} frames, 1280×720) from scikit-image's astronaut.png")
-    print(f"donor:   {files.donor}")
+    print(f"plate:    {files.plate} ({args.frames} frames, 1280×720) from scikit-image's astronaut.png")
+    print(f"donor:    {files.donor}")
     studio_config = getattr(args, "config", None) or Config.load()
     with LocalEngine(studio_config) as probe:   # the studio's engine settings, for the demo's references
         studio = demo_studio(args.out / "demo-studio", studio_config, probe.embedder(),
                              donor=files.donor, performer=packaged_image(*PLATE_IMAGE))
-    print(f"license: {studio.license} (likeness of the donor, signed by a demo platform key)")
-    print(f"release: {studio.release} (the plate performer's release)")
+    config_file = write_config(studio)
+    print(f"license:  {studio.license} (likeness of the donor, signed by a demo platform key)")
+    print(f"release:  {studio.release} (the plate performer's release)")
     if studio.placeholder_labels:
-        print("labels:  no studio label configured ([labels] provider_code + `faceright label keygen`): "
+        print("labels:   no studio label configured ([labels] provider_code + `faceright label keygen`): "
               f"the demo labels with the placeholder provider code and a demo key in {studio.license.parent}")
-    shot = FaceShot(
-        shot_id="demo_sh010", plate=Plate(str(files.plate)), donor=Donor(str(files.donor)),
-        license=DocumentRef(str(studio.license)), release=DocumentRef(str(studio.release)), usage=studio.usage,
-        output=Output(str(files.output), deliverable=True, overwrite=True), plate_face=PlateFace("largest"),
-    )
-    shot = replace(shot, swap=replace(shot.swap, backend=args.backend))
-    with LocalEngine(studio.config) as engine:
-        # 1. a shot whose license does not cover its use is refused, and nothing is written
-        unlicensed = replace(shot, usage=replace(shot.usage, platform="kuaishou"),
-                             output=replace(shot.output, path=str(args.out / "refused.mp4")))
-        try:
-            engine.swap(unlicensed)
-        except SwapRefusedError as exc:
-            print("refused: the same shot for a platform the license does not name (kuaishou):")
-            print_refusal(exc, indent="  ")
-        else:   # pragma: no cover - the gate failed open
-            raise AssertionError("the demo's unlicensed shot was swapped: the license gate is broken")
-        # 2. the licensed shot
-        with TerminalProgress("swap", disable=args.no_progress) as bar:
-            outcome = engine.swap(shot, progress=bar)
-        analyser = engine.runtime.analyser()
-        donor = analyser.one_face(read_image(files.donor), what="donor")
-        middle = outcome.frames // 2
-        plate_face, swapped_face = (
-            analyser.one_face(_frame_at(path, middle), what=str(path)) for path in (files.plate, files.output)
-        )
-    results = outcome.shot.results
-    (args.out / "shot.json").write_text(outcome.shot.dumps(), encoding="utf-8")
-    print(f"output:  {files.output}: {outcome.faces_swapped} faces swapped in {outcome.frames} frames "
-          f"with {outcome.swapper}, {outcome.fps:.1f} fps")
-    print(f"covered: license {results.license_id}, release {results.release_id}; "
-          f"ProduceID {results.produce_id} (all in {args.out / 'shot.json'})")
-    print(f"identity (SFace cosine to the donor, frame {middle}): plate {cosine(plate_face.embedding, donor.embedding):.2f}"
-          f" → output {cosine(swapped_face.embedding, donor.embedding):.2f}")
-    return report_label(outcome.label)
+    example = publish_example(args.out, studio, plate=files.plate, donor=files.donor,
+                              performer=packaged_image(*PLATE_IMAGE), frames=args.frames, backend=args.backend)
+    print(f"timeline: {example.blocked}: sh010 (licensed), a cutaway, sh030 (its donor is not the licensed person)")
+    print(f"\n$ FACERIGHT_HOME={studio.config.home} faceright publish {example.blocked}")
+    config = Config.load(config_file, environ={"FACERIGHT_HOME": str(studio.config.home)})
+    code, result = _publish(example.blocked, config, args)
+    blocked_as_expected = code == 1 and any(EXPECTED_BLOCK in line and example.unlicensed_shot in line
+                                            for line in result.blocking)
+    if not blocked_as_expected:   # the gate failed open, or something else went wrong: say so, fail
+        print(f"demo: error: the publish of {example.blocked} was expected to block {example.unlicensed_shot} "
+              f"with {EXPECTED_BLOCK}; it exited {code}")
+        return 1
+    home = shlex.quote(str(studio.config.home))
+    print(f"\nThe publish was blocked on purpose: {example.unlicensed_shot}'s donor is not the person the license "
+          "covers, so nothing was swapped or written to the ledger (see the report above).")
+    print("Step 2: publish the cut in which sh030 uses the licensed donor (swapped, labelled, ledger, report):\n")
+    print(f"  FACERIGHT_HOME={home} faceright publish {shlex.quote(str(example.licensed))}\n")
+    return 0
 
 
-def _frame_at(path: Path, index: int):
-    with open_source(path, (index, index + 1)) as source:
-        return next(iter(source))[1]
+def _publish(timeline: Path, config: Config, args: argparse.Namespace):
+    """Run `faceright publish TIMELINE` as the user would, with the demo studio's configuration."""
+    publish_cli = importlib.import_module("faceright.validators.cli")
+    options = argparse.Namespace(timeline=timeline, deliverable=None, out=None, ledger=None, engine="local",
+                                 json=False, no_progress=args.no_progress, config=config,
+                                 verbose=getattr(args, "verbose", 0))
+    return publish_cli.run_for_result(options)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from faceright.config import Config
-from faceright.engine_client import ApplyResult, SwapOutcome
+from faceright.engine_client import ApplyResult, ShotCheck, SwapOutcome
 from faceright.labels.policy import LabelSettings
 from faceright.licenses.identity import AnalyserEmbedder, FaceEmbedder
 from faceright.progress import ProgressCallback
@@ -39,6 +39,11 @@ class LocalEngine:
         from .swap import swap_shot
 
         return swap_shot(shot, self.runtime, self.config, progress=progress)
+
+    def check(self, shot: FaceShot) -> ShotCheck:
+        from .check import check_shot
+
+        return check_shot(shot, self.runtime, self.config)
 
     def apply_labels(self, src: Path, dst: Path, settings: LabelSettings, **options: Any) -> ApplyResult:
         from .label import apply_labels

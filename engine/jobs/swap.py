@@ -106,18 +106,9 @@ def swap_shot(shot: FaceShot, runtime: Runtime, config: Config, *,
               progress: ProgressCallback | None = None) -> SwapOutcome:
     """Verify ``shot``'s license and release, then swap it; the returned shot carries its results."""
     media = shot.media(config.paths)
-    request = SwapRequest(
-        plate=media.plate, donor=media.donor, output=media.output, labels=config.labels,
-        frames=shot.plate.frames, donor_largest=shot.donor.largest, target=media.plate_face,
-        select=shot.plate_face.rule, threshold=shot.plate_face.threshold,
-        reference_embedding=shot.plate_face.embedding.values if shot.plate_face.embedding else None,
-        swapper=None if shot.swap.backend == "auto" else shot.swap.backend,
-        detector=shot.swap.detector, recogniser=shot.swap.recogniser, rate=shot.plate.rate,
-        deliverable=shot.output.deliverable, overwrite=shot.output.overwrite,
-        writer_options={k: v for k, v in (("preset", shot.swap.preset), ("crf", shot.swap.crf)) if v is not None},
-    )
-    prepared = _prepare(request, runtime)
-    coverage = _coverage(shot, media, prepared, runtime, config)
+    request = request_of(shot, media, config)
+    prepared = prepare(request, runtime)
+    coverage = coverage_of(shot, media, prepared, runtime, config, first_selected(media.plate, shot, prepared))
     if coverage.blocks:
         raise SwapRefusedError(
             f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
@@ -133,23 +124,37 @@ def swap_shot(shot: FaceShot, runtime: Runtime, config: Config, *,
                        stats.faces_swapped, stats.seconds, result.swapper, tuple(coverage.findings))
 
 
+def request_of(shot: FaceShot, media: Any, config: Config) -> SwapRequest:
+    """The engine's request for ``shot`` whose files are ``media`` (resolved on this machine)."""
+    return SwapRequest(
+        plate=media.plate, donor=media.donor, output=media.output, labels=config.labels,
+        frames=shot.plate.frames, donor_largest=shot.donor.largest, target=media.plate_face,
+        select=shot.plate_face.rule, threshold=shot.plate_face.threshold,
+        reference_embedding=shot.plate_face.embedding.values if shot.plate_face.embedding else None,
+        swapper=None if shot.swap.backend == "auto" else shot.swap.backend,
+        detector=shot.swap.detector, recogniser=shot.swap.recogniser, rate=shot.plate.rate,
+        deliverable=shot.output.deliverable, overwrite=shot.output.overwrite,
+        writer_options={k: v for k, v in (("preset", shot.swap.preset), ("crf", shot.swap.crf)) if v is not None},
+    )
+
+
 def swap_clip_unchecked(request: SwapRequest, runtime: Runtime, *,
                         progress: ProgressCallback | None = None) -> SwapResult:
     """The swap without the license check, for benchmarks and the engine's own tests only.
 
     Everything a user runs goes through :func:`swap_shot`."""
-    return _render(request, runtime, _prepare(request, runtime), progress=progress)
+    return _render(request, runtime, prepare(request, runtime), progress=progress)
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     analyser: Any
     donor_image: Any
     donor_face: Face
     selection: Selection
 
 
-def _prepare(request: SwapRequest, runtime: Runtime) -> _Prepared:
+def prepare(request: SwapRequest, runtime: Runtime) -> Prepared:
     """Every check that needs no model but the analyser: output path, donor face, selection."""
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
     check_output_path(request.output, sources=sources, overwrite=request.overwrite)
@@ -157,10 +162,11 @@ def _prepare(request: SwapRequest, runtime: Runtime) -> _Prepared:
     donor_image = read_image(request.donor)
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",
                                   largest=request.donor_largest)
-    return _Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
+    return Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
 
 
-def _coverage(shot: FaceShot, media: Any, prepared: _Prepared, runtime: Runtime, config: Config) -> Coverage:
+def coverage_of(shot: FaceShot, media: Any, prepared: Prepared, runtime: Runtime, config: Config,
+              selected: list[tuple[int, Any, Face]]) -> Coverage:
     """Verify the documents with evidence made by the recogniser each document's reference was
     made with, when this machine has it (else the analyser's: the verifier names the mismatch)."""
     def evidence(wanted: str | None, image: Any, face: Face, source: str) -> FaceEvidence:
@@ -173,7 +179,7 @@ def _coverage(shot: FaceShot, media: Any, prepared: _Prepared, runtime: Runtime,
     wanted_release = reference_model(media.release)
     donor = evidence(wanted_license, prepared.donor_image, prepared.donor_face, str(media.donor))
     plate = [evidence(wanted_release, frame, face, f"{media.plate} frame {index}")
-             for index, frame, face in _first_selected(media.plate, shot, prepared)]
+             for index, frame, face in selected]
     with open_verifier(config) as verifier:
         return check_coverage(shot, verifier, license_path=media.license, release_path=media.release,
                               donor=donor, plate=plate)
@@ -189,7 +195,7 @@ def _recogniser_for(runtime: Runtime, model_id: str | None) -> Any:
     return None
 
 
-def _first_selected(plate: Path, shot: FaceShot, prepared: _Prepared) -> list[tuple[int, Any, Face]]:
+def first_selected(plate: Path, shot: FaceShot, prepared: Prepared) -> list[tuple[int, Any, Face]]:
     """The faces the selection picks on the first frame of the range where it picks any."""
     tracker = TargetTracker(prepared.selection)
     with open_source(plate, shot.plate.frames, rate=shot.plate.rate) as source:
@@ -201,7 +207,7 @@ def _first_selected(plate: Path, shot: FaceShot, prepared: _Prepared) -> list[tu
     return []
 
 
-def _render(request: SwapRequest, runtime: Runtime, prepared: _Prepared, *,
+def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
             progress: ProgressCallback | None = None) -> SwapResult:
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
     label_object = build_label(request.labels)        # refuses an unconfigured label before any work
