@@ -54,7 +54,7 @@ from .shot import (
 )
 from .publish import checks as publish_checks, results as publish_results
 from .publish.session import GateFailed, PublishSession, StageProgress
-from .publish.steps import conform_clips, labelled_copy, refresh_revocations, relabel
+from .publish.steps import conform_clips, labelled_copy, make_output_folder, refresh_revocations, relabel
 from .publish.timeline import Cut, Timeline, TimelineProblem, TimelineShot, mark_face_shot, read_timeline
 from .usage import Usage
 
@@ -74,7 +74,7 @@ __all__ = [
     # publishing: the timeline, the session the plugins share, the gates' checks, the ledger
     "read_timeline", "mark_face_shot", "Timeline", "TimelineShot", "TimelineProblem", "Cut", "PublishSession",
     "StageProgress", "GateFailed", "ShotCheck", "FaceCrop", "publish_checks", "publish_results", "conform_clips",
-    "relabel", "labelled_copy", "refresh_revocations", "open_ledger",
+    "relabel", "labelled_copy", "make_output_folder", "refresh_revocations", "open_ledger",
     # errors
     "FaceRightError", "ConfigError", "DependencyMissingError", "FrameRangeError", "LicenseError", "MediaError",
     "NoFaceError", "PathRootError", "ShotError", "SwapRefusedError", "TimelineError",

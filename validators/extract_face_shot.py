@@ -25,6 +25,7 @@ class ExtractFaceShot(pyblish.api.InstancePlugin):
         def progress(p: api.Progress) -> None:
             session.progress(f"swap {shot.shot_id}", p.done, p.total)
 
+        api.make_output_folder(shot.media(session.config.paths).output)
         try:
             outcome = session.engine.swap(shot, progress=progress)
         except api.SwapRefusedError as exc:

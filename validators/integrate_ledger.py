@@ -13,9 +13,12 @@ from .gate import session_of
 def require_clean(context: Any) -> None:
     """Refuse to integrate after any error of any step, or when a gate did not run (pyblish itself
     goes on to integrate after an extractor's or a later gate's error)."""
-    from . import expected_gates
+    from . import GATES, plugins
 
-    problems = api.publish_results.problems(context.data.get("results", ()), expected_gates(), context)
+    loaded = {plugin.__name__: plugin for plugin in plugins()}
+    gates = [loaded[name] for name in GATES if name in loaded]
+    problems = api.publish_results.problems(context.data.get("results", ()), gates, context)
+    problems += [f"the gate {name} failed to load" for name in GATES if name not in loaded]
     if problems:
         raise api.GateFailed("Nothing is integrated after an error", [
             api.Finding("publish.not_integrated", "error", line) for line in problems])

@@ -31,7 +31,7 @@ def check_shot(shot: FaceShot, runtime: Runtime, config: Config) -> ShotCheck:
     """License, release and model findings for ``shot``, with its donor and plate face crops."""
     media = shot.media(config.paths)
     request = request_of(shot, media, config)
-    prepared = prepare(request, runtime)
+    prepared = prepare(request, runtime, output_folder_made=False)
     selected = first_selected(media.plate, shot, prepared)
     coverage = coverage_of(shot, media, prepared, runtime, config, selected)
     donor = FaceCrop(str(media.donor), None, _box(prepared.donor_face.box),

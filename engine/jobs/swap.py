@@ -154,10 +154,14 @@ class Prepared:
     selection: Selection
 
 
-def prepare(request: SwapRequest, runtime: Runtime) -> Prepared:
-    """Every check that needs no model but the analyser: output path, donor face, selection."""
+def prepare(request: SwapRequest, runtime: Runtime, *, output_folder_made: bool = True) -> Prepared:
+    """Every check that needs no model but the analyser: output path, donor face, selection.
+
+    ``output_folder_made=False`` (a publish's checks, before its extractor makes the folder):
+    a missing output folder is not an error yet; the rest of the output check still applies."""
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
-    check_output_path(request.output, sources=sources, overwrite=request.overwrite)
+    if output_folder_made or request.output.parent.is_dir():
+        check_output_path(request.output, sources=sources, overwrite=request.overwrite)
     analyser = runtime.analyser(request.detector, request.recogniser)
     donor_image = read_image(request.donor)
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",

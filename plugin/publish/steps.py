@@ -43,6 +43,13 @@ def conform_clips(cuts: Sequence[Any], outcomes: Mapping[str, Any], roots: Any) 
     return clips, findings
 
 
+def make_output_folder(output: Path) -> Path:
+    """The folder a shot's output goes into (an image sequence's own folder too), made when missing."""
+    from faceright.atomic import make_folder
+
+    return make_folder(Path(output).parent)
+
+
 def relabel(engine: Any, output: Path, settings: Any, *, visible: bool) -> Any:
     """Label ``output`` again in place: a labelled copy is written, proven, then renamed over it."""
     output = Path(output)
