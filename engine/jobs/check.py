@@ -7,7 +7,9 @@ catalog with its registered sha256. It also returns crops of those faces, for th
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,10 +18,13 @@ from faceright.config import Config
 from faceright.engine_client import FaceCrop, ShotCheck
 from faceright.errors import FaceRightError
 from faceright.findings import Finding
+from faceright.licenses.coverage import DocumentCache, check_coverage, open_verifier, reference_model
+from faceright.licenses.identity import FaceEvidence
 from faceright.shot import FaceShot
 
+from ..media import check_output_path, open_source
 from ..runtime import Runtime
-from .swap import coverage_of, first_selected, prepare, request_of
+from .swap import Prepared, first_selected, prepare_donor, recogniser_for, request_of
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +32,109 @@ log = logging.getLogger(__name__)
 CROP_MARGIN = 0.35
 
 
-def check_shot(shot: FaceShot, runtime: Runtime, config: Config) -> ShotCheck:
+class CheckCache:
+    """What checking many shots shares, kept for an engine's life: the analyser, each donor image's
+    face and identity (by the file's content hash), each plate's first selected faces (by the file's
+    version and range), each signed document (by its file's version), the verifier and its keyring."""
+
+    def __init__(self) -> None:
+        self.analysers: dict[tuple[Any, Any], Any] = {}
+        self.donors: dict[tuple[Any, ...], Prepared] = {}
+        self.plates: dict[tuple[Any, ...], list[tuple[int, Any, Any]]] = {}
+        self.evidence: dict[tuple[Any, ...], FaceEvidence] = {}
+        self.models: dict[tuple[Any, ...], list[Finding]] = {}
+        self.documents = DocumentCache()
+        self._verifier: Any = None
+        self._stack = contextlib.ExitStack()
+
+    def verifier(self, config: Config) -> Any:
+        if self._verifier is None:
+            self._verifier = self._stack.enter_context(open_verifier(config))
+        return self._verifier
+
+    def close(self) -> None:
+        self._stack.close()
+        self._verifier = None
+
+
+def file_version(path: Path | None) -> tuple[Any, ...] | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path),)   # reading it fails later, with the reader's own message
+    return (str(path.absolute()), stat.st_size, stat.st_mtime_ns)
+
+
+def check_shot(shot: FaceShot, runtime: Runtime, config: Config, cache: CheckCache | None = None) -> ShotCheck:
     """License, release and model findings for ``shot``, with its donor and plate face crops."""
+    cache = cache if cache is not None else CheckCache()
     media = shot.media(config.paths)
     request = request_of(shot, media, config)
-    prepared = prepare(request, runtime, output_folder_made=False)
-    selected = first_selected(media.plate, shot, prepared)
-    coverage = coverage_of(shot, media, prepared, runtime, config, selected)
+    sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
+    if request.output.parent.is_dir():   # a publish makes the output folder when it extracts
+        check_output_path(request.output, sources=sources, overwrite=request.overwrite)
+    key = (request.detector, request.recogniser)
+    if key not in cache.analysers:
+        cache.analysers[key] = runtime.analyser(*key)
+    analyser = cache.analysers[key]
+    reference = shot.plate_face.embedding.vector if shot.plate_face.embedding else None
+    donor_key = (file_version(media.donor), request.donor_largest, key, request.rule, request.threshold,
+                 file_version(media.plate_face), reference)
+    if donor_key not in cache.donors:
+        cache.donors[donor_key] = prepare_donor(request, analyser)
+    prepared = cache.donors[donor_key]
+    plate_key = (file_version(media.plate), shot.plate.frames, shot.plate.rate, donor_key)
+    if plate_key not in cache.plates:
+        cache.plates[plate_key] = [(index, face, crop(frame, face.box))
+                                   for index, frame, face in first_selected(media.plate, shot, prepared)]
+    selected = cache.plates[plate_key]
+    load = cache.documents
+    wanted_license, wanted_release = reference_model(media.license, load), reference_model(media.release, load)
+
+    def evidence(cache_key: tuple[Any, ...], wanted: str | None, image: Any, face: Any, source: str) -> FaceEvidence:
+        full = (cache_key, wanted)
+        if full not in cache.evidence:
+            recogniser = recogniser_for(runtime, wanted) or analyser.recogniser
+            if recogniser.model_id == analyser.recogniser.model_id and face.embedding is not None:
+                vector = face.embedding
+            else:
+                vector = recogniser.embed(image, [face])[0]
+            cache.evidence[full] = FaceEvidence(vector, recogniser.model_id, source)
+        return cache.evidence[full]
+
+    donor_evidence = evidence(("donor", donor_key), wanted_license, prepared.donor_image, prepared.donor_face,
+                              str(media.donor))
+    plate_evidence = [evidence(("plate", plate_key, n), wanted_release, image, face,
+                               f"{media.plate} frame {index}")
+                      for n, (index, face, image) in enumerate(_plate_images(media.plate, shot, selected, wanted_release,
+                                                                             analyser))]
+    coverage = check_coverage(shot, cache.verifier(config), license_path=media.license, release_path=media.release,
+                              donor=donor_evidence, plate=plate_evidence, load=load)
     donor = FaceCrop(str(media.donor), None, _box(prepared.donor_face.box),
                      crop(prepared.donor_image, prepared.donor_face.box))
-    plate = tuple(FaceCrop(f"{media.plate} frame {index}", index, _box(face.box), crop(frame, face.box))
-                  for index, frame, face in selected)
-    return ShotCheck(shot, coverage, tuple(model_findings(runtime, prepared.analyser, request.swapper)), donor, plate)
+    plate = tuple(FaceCrop(f"{media.plate} frame {index}", index, _box(face.box), image)
+                  for index, face, image in selected)
+    model_key = (key, request.swapper)
+    if model_key not in cache.models:
+        cache.models[model_key] = model_findings(runtime, analyser, request.swapper)
+    return ShotCheck(shot, coverage, tuple(cache.models[model_key]), donor, plate)
+
+
+def _plate_images(plate: Path, shot: FaceShot, selected: list[tuple[int, Any, Any]], wanted: str | None,
+                  analyser: Any) -> list[tuple[int, Any, Any]]:
+    """``selected`` with the whole frame each face is on when another recogniser must embed it
+    (the cache keeps only crops); the crop suffices when the analyser's embedding is the one wanted."""
+    if wanted is None or wanted == analyser.recogniser.model_id:
+        return selected
+    frames = {}
+    with open_source(plate, shot.plate.frames, rate=shot.plate.rate) as source:
+        for index, frame in source:
+            if index in {i for i, _, _ in selected}:
+                frames[index] = frame
+                break
+    return [(index, face, frames.get(index, image)) for index, face, image in selected]
 
 
 def model_findings(runtime: Runtime, analyser: Any, swapper_name: str | None) -> list[Finding]:

@@ -28,6 +28,7 @@ class LocalEngine:
         self.config = config
         self.settings = settings if settings is not None else engine_settings(config, **overrides)
         self._runtime = runtime
+        self._checks: Any = None   # what checking many shots shares (see .check.CheckCache)
 
     @property
     def runtime(self) -> Runtime:
@@ -41,9 +42,11 @@ class LocalEngine:
         return swap_shot(shot, self.runtime, self.config, progress=progress)
 
     def check(self, shot: FaceShot) -> ShotCheck:
-        from .check import check_shot
+        from .check import CheckCache, check_shot
 
-        return check_shot(shot, self.runtime, self.config)
+        if self._checks is None:
+            self._checks = CheckCache()
+        return check_shot(shot, self.runtime, self.config, self._checks)
 
     def apply_labels(self, src: Path, dst: Path, settings: LabelSettings, **options: Any) -> ApplyResult:
         from .label import apply_labels
@@ -54,6 +57,9 @@ class LocalEngine:
         return AnalyserEmbedder(self.runtime.analyser())
 
     def close(self) -> None:
+        if self._checks is not None:
+            self._checks.close()
+            self._checks = None
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None

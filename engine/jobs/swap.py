@@ -154,15 +154,15 @@ class Prepared:
     selection: Selection
 
 
-def prepare(request: SwapRequest, runtime: Runtime, *, output_folder_made: bool = True) -> Prepared:
-    """Every check that needs no model but the analyser: output path, donor face, selection.
-
-    ``output_folder_made=False`` (a publish's checks, before its extractor makes the folder):
-    a missing output folder is not an error yet; the rest of the output check still applies."""
+def prepare(request: SwapRequest, runtime: Runtime) -> Prepared:
+    """Every check that needs no model but the analyser: output path, donor face, selection."""
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
-    if output_folder_made or request.output.parent.is_dir():
-        check_output_path(request.output, sources=sources, overwrite=request.overwrite)
-    analyser = runtime.analyser(request.detector, request.recogniser)
+    check_output_path(request.output, sources=sources, overwrite=request.overwrite)
+    return prepare_donor(request, runtime.analyser(request.detector, request.recogniser))
+
+
+def prepare_donor(request: SwapRequest, analyser: Any) -> Prepared:
+    """The donor's face and the plate-face selection, with ``analyser``."""
     donor_image = read_image(request.donor)
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",
                                   largest=request.donor_largest)
@@ -174,7 +174,7 @@ def coverage_of(shot: FaceShot, media: Any, prepared: Prepared, runtime: Runtime
     """Verify the documents with evidence made by the recogniser each document's reference was
     made with, when this machine has it (else the analyser's: the verifier names the mismatch)."""
     def evidence(wanted: str | None, image: Any, face: Face, source: str) -> FaceEvidence:
-        recogniser = _recogniser_for(runtime, wanted) or prepared.analyser.recogniser
+        recogniser = recogniser_for(runtime, wanted) or prepared.analyser.recogniser
         if recogniser is prepared.analyser.recogniser and face.embedding is not None:
             return FaceEvidence(face.embedding, recogniser.model_id, source)
         return FaceEvidence(recogniser.embed(image, [face])[0], recogniser.model_id, source)
@@ -189,7 +189,7 @@ def coverage_of(shot: FaceShot, media: Any, prepared: Prepared, runtime: Runtime
                               donor=donor, plate=plate)
 
 
-def _recogniser_for(runtime: Runtime, model_id: str | None) -> Any:
+def recogniser_for(runtime: Runtime, model_id: str | None) -> Any:
     """A recogniser of the catalog whose model id is ``model_id`` (None when there is none)."""
     if model_id is None:
         return None

@@ -9,7 +9,7 @@ and says to give the file.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +61,24 @@ def open_verifier(config: Config) -> Iterator[Verifier]:
         yield Verifier(keyring, settings, checker)
 
 
+Loader = Callable[..., "doc_mod.SignedDocument"]
+
+
+class DocumentCache:
+    """Signed documents parsed once per file version (path, size, mtime): a long timeline names
+    the same few licenses thousands of times. A changed file is read again."""
+
+    def __init__(self) -> None:
+        self._documents: dict[tuple[str, int, int, int], doc_mod.SignedDocument] = {}
+
+    def __call__(self, path: Path, *, max_bytes: int = doc_mod.strictjson.DEFAULT_MAX_BYTES) -> doc_mod.SignedDocument:
+        stat = Path(path).stat()
+        key = (str(Path(path).absolute()), stat.st_size, stat.st_mtime_ns, max_bytes)
+        if key not in self._documents:
+            self._documents[key] = doc_mod.load_signed(path, max_bytes=max_bytes)
+        return self._documents[key]
+
+
 def check_coverage(
     shot: FaceShot,
     verifier: Verifier,
@@ -69,13 +87,16 @@ def check_coverage(
     release_path: Path | None,
     donor: FaceEvidence | Finding | None,
     plate: Sequence[FaceEvidence | Finding],
+    load: Loader | None = None,
 ) -> Coverage:
     """Verify the shot's license against ``donor`` and its release against every face in ``plate``
-    (the faces the swap will replace; none found is itself a blocking finding)."""
+    (the faces the swap will replace; none found is itself a blocking finding). ``load`` reads a
+    signed document (default: from its file each time; a :class:`DocumentCache` reads it once)."""
+    load = load or doc_mod.load_signed
     lic, lic_id = _one(shot.license, license_path, "likeness license", doc_mod.LikenessLicense, verifier, shot,
-                       [donor])
+                       [donor], load)
     rel, rel_id = _one(shot.release, release_path, "plate release", doc_mod.PlateRelease, verifier, shot,
-                       list(plate) or [_no_plate_face(shot)])
+                       list(plate) or [_no_plate_face(shot)], load)
     return Coverage(tuple(lic), tuple(rel), lic_id, rel_id)
 
 
@@ -95,26 +116,26 @@ def _no_plate_face(shot: FaceShot) -> Finding:
                    "batch", {"rule": rule})
 
 
-def reference_model(path: Path | None) -> str | None:
+def reference_model(path: Path | None, load: Loader | None = None) -> str | None:
     """The model id a document's face reference was made with (None when it cannot be read:
     :func:`check_coverage` then reports why)."""
     if path is None:
         return None
     try:
-        return doc_mod.load_signed(path).document.reference.model_id
+        return (load or doc_mod.load_signed)(path).document.reference.model_id
     except (FaceRightError, OSError):
         return None
 
 
 def _one(ref: DocumentRef, path: Path | None, kind: str, cls: type, verifier: Verifier, shot: FaceShot,
-         faces: Sequence[FaceEvidence | Finding | None]) -> tuple[list[Finding], str | None]:
+         faces: Sequence[FaceEvidence | Finding | None], load: Loader) -> tuple[list[Finding], str | None]:
     code = "license" if cls is doc_mod.LikenessLicense else "release"
     if path is None:
         return [Finding(f"{code}.store_missing", "error",
                         f"the shot names its {kind} by id {ref.id!r} only, and no license store is configured to "
                         f"find it; give the {kind} file's path in the FaceShot (or --{code})", {"id": ref.id})], None
     try:
-        signed = doc_mod.load_signed(path, max_bytes=verifier.settings.max_document_bytes)
+        signed = load(path, max_bytes=verifier.settings.max_document_bytes)
     except (DocumentFormatError, OSError) as exc:
         return [Finding("license.malformed", "error", f"cannot use the {kind} {path}: {exc}",
                         {"path": str(path)})], None

@@ -72,16 +72,25 @@ class Keyring:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = default_keyring_path() if path is None else path
+        self._read: tuple[tuple[int, int], list[TrustedKey]] | None = None   # the keys of one file version
 
     # -- reading ------------------------------------------------------------------------------
 
     def keys(self) -> list[TrustedKey]:
-        if not self.path.exists():
+        """The trusted keys; the file is parsed again whenever it changed (size or modification time)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return []
+        version = (stat.st_size, stat.st_mtime_ns)
+        if self._read is not None and self._read[0] == version:
+            return list(self._read[1])
         data = strictjson.loads(strictjson.read_bounded(self.path), what=f"keyring {self.path}")
         if not isinstance(data, dict) or data.get("schema") != KEYRING_SCHEMA or not isinstance(data.get("keys"), list):
             raise KeyringError(f"keyring {self.path} is not a {KEYRING_SCHEMA} file")
-        return [self._entry(item, i) for i, item in enumerate(data["keys"])]
+        keys = [self._entry(item, i) for i, item in enumerate(data["keys"])]
+        self._read = (version, keys)
+        return list(keys)
 
     def _entry(self, item: object, index: int) -> TrustedKey:
         where = f"keyring {self.path}, entry {index}"
@@ -153,6 +162,7 @@ class Keyring:
 
     def _write(self, keys: list[TrustedKey]) -> None:
         payload = {"schema": KEYRING_SCHEMA, "keys": [k.to_json() for k in keys]}
+        self._read = None
         try:
             write_replacing(self.path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
         except OSError as exc:

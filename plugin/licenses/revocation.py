@@ -27,7 +27,7 @@ import hashlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -432,6 +432,8 @@ class RevocationChecker:
     settings: LicenseSettings
     store: RevocationStore
     client: RegistryClient | None = None  #: None = offline
+    #: the last verified cached list per registry, by its bytes' digest, key and minute: verified once
+    _lists: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def check(self, document: Document, *, when: datetime, now: datetime) -> list[Finding]:
         notice, invalid = self._local_notice(document, now)
@@ -527,10 +529,15 @@ class RevocationChecker:
                            f"revocation status of {kind} {doc_id} is unknown: {why}no revocation list of "
                            f"{rev.registry_url} is cached; {_refresh_hint(rev.registry_url)}", detail)
         try:
-            listing, signer = verify_record(
-                data, RevocationList, what=f"cached revocation list of {rev.registry_url}",
-                keyring=self.keyring, role="registry", key_id=rev.registry_key_id, now=now,
-            )
+            memo_key = (hashlib.sha256(data).hexdigest(), rev.registry_key_id, now.replace(second=0, microsecond=0))
+            if self._lists.get(rev.registry_url, (None,))[0] == memo_key:
+                listing, signer = self._lists[rev.registry_url][1]
+            else:
+                listing, signer = verify_record(
+                    data, RevocationList, what=f"cached revocation list of {rev.registry_url}",
+                    keyring=self.keyring, role="registry", key_id=rev.registry_key_id, now=now,
+                )
+                self._lists[rev.registry_url] = (memo_key, (listing, signer))
             if not _same_registry(listing.registry_url, rev.registry_url):
                 raise UntrustedRecordError(f"the cached list is the list of {listing.registry_url}")
         except (UntrustedRecordError, DocumentFormatError) as exc:

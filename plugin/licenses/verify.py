@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from faceright.findings import Finding
 from faceright.usage import Usage
@@ -44,6 +44,9 @@ class Verifier:
     settings: LicenseSettings
     revocation: RevocationChecker
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    #: signatures already checked: id(signed) -> (signed, key id, valid). The document is held, so its
+    #: id is not reused; a long timeline names the same few (cached) documents thousands of times
+    _signatures: dict[int, tuple[Any, str, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     def verify(self, signed: SignedDocument, shot: ShotContext, face: FaceEvidence | Finding | None) -> list[Finding]:
         """All findings for ``signed`` used in ``shot`` with the face ``face`` (the donor's, or the plate's)."""
@@ -83,7 +86,7 @@ class Verifier:
             return [Finding("license.key_not_issuer", "error",
                             f"the {kind} is signed by {trusted.name!r}, which the keyring trusts only as "
                             f"{', '.join(trusted.roles)}, not as an issuer of licenses", detail)]
-        if not verify_signature(signed.body, sig, trusted.public_key):
+        if not self._signature_valid(signed, trusted):
             return [Finding("license.signature_invalid", "error",
                             f"the {kind}'s signature does not verify with {trusted.name!r}'s key: the document "
                             "was changed after signing, or signed by another key", detail)]
@@ -95,6 +98,16 @@ class Verifier:
                             {**detail, "expires_at": trusted.expires_at.isoformat() if trusted.expires_at else None})]
         return [Finding("license.signature_ok", "info",
                         f"{kind} {d.doc_id} is signed by {trusted.name!r} ({sig.key_id})", detail)]
+
+    def _signature_valid(self, signed: SignedDocument, trusted: Any) -> bool:
+        known = self._signatures.get(id(signed))
+        if known is not None and known[0] is signed and known[1] == trusted.key_id:
+            return known[2]
+        valid = verify_signature(signed.body, signed.signature, trusted.public_key)
+        if len(self._signatures) > 4096:
+            self._signatures.clear()
+        self._signatures[id(signed)] = (signed, trusted.key_id, valid)
+        return valid
 
     # -- term and scope -------------------------------------------------------------------------
 
