@@ -488,6 +488,11 @@ footer { max-width: 1240px; margin: 0 auto; padding: 10px 20px 28px; display: fl
   gap: 16px; color: var(--muted); border-top: 1px solid var(--line); }
 footer code { color: var(--ink); }
 
+@media screen and (max-width: 1000px) {
+  .card-body, .evidence-body { grid-template-columns: minmax(0, 1fr); }
+  .faces { flex-wrap: wrap; }
+  .banner { flex-wrap: wrap; }
+}
 @media print {
   @page { size: A4 landscape; margin: 10mm; }
   body { background: #fff; font-size: 11px; }
