@@ -74,6 +74,10 @@ class Ledger:
                                        (last,))[::-1]
         return [LedgerRecord.from_row(row) for row in rows]
 
+    def count(self) -> int:
+        """How many records the ledger holds now."""
+        return int(self._backend.query(f"SELECT COUNT(*) FROM {RECORDS}")[0][0])
+
     def verify(self, *, now: datetime | None = None) -> list[Finding]:
         """Every sign of tampering (see :mod:`faceright.ledger.verify`); an empty list when intact."""
         with self._backend.snapshot():
