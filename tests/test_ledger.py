@@ -249,6 +249,13 @@ def test_a_lost_state_row_is_found_and_stops_appends(config, url):
         ledger.append({"x": 1}, user="mei")
 
 
+def test_a_dropped_state_table_is_refused_not_recreated(config, url):
+    filled(config, url, 2).close()
+    sql(url, "DROP TABLE ledger_state")
+    with pytest.raises(LedgerError, match="lacks its table ledger_state"):
+        open_ledger(config, url)
+
+
 def test_an_entry_that_is_not_json_any_more_is_edited_and_named_when_read(config, url):
     filled(config, url, 3).close()
     sql(url, "UPDATE ledger_records SET entry = 'not json' WHERE sequence = 2")

@@ -200,7 +200,11 @@ class PostgresBackend(Backend):
         self.where = redact(url)
         with self._errors("reach"):
             self.connection = psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout_s)))
-        self.execute(f"SET lock_timeout = {int(timeout_s * 1000)}")
+        try:
+            self.execute(f"SET lock_timeout = {int(timeout_s * 1000)}")
+        except BaseException:
+            self.connection.close()
+            raise
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -272,11 +276,12 @@ def connect(url: str, *, timeout_s: float, create: bool) -> Backend:
         found = backend.tables()
         if {RECORDS, STATE} <= found:
             check_schema(backend)
+        elif found & {RECORDS, STATE}:
+            lacking = ", ".join(sorted({RECORDS, STATE} - found))
+            raise LedgerError(f"the ledger {backend.where} lacks its table {lacking}: it was edited outside "
+                              "faceright; nothing is read or written: restore the database from a backup")
         elif create:
             backend.create_schema()
-        elif found & {RECORDS, STATE}:
-            raise LedgerError(f"the ledger {backend.where} lacks its table "
-                              f"{(({RECORDS, STATE} - found)).pop()}: it was edited outside faceright")
         else:
             raise LedgerError(f"{backend.where} holds no faceright ledger (no {RECORDS} table): nothing has "
                               "been published to it yet, or the URL is wrong")

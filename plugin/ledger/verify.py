@@ -190,15 +190,13 @@ def _find_originals(rows: Sequence[_Row], mismatched: Sequence[_Row], state: Sta
 
 def _runs(rows: Sequence[_Row], code: str, shift_of: Any) -> list[Finding]:
     """One finding per run of neighbouring positions with the same shift."""
-    out: list[Finding] = []
-    run: list[_Row] = []
-    for r in list(rows) + [None]:  # type: ignore[list-item]
-        if run and (r is None or r.position != run[-1].position + 1 or shift_of(r) != shift_of(run[0])):
-            out.append(_run_finding(code, run))
-            run = []
-        if r is not None:
-            run.append(r)
-    return out
+    runs: list[list[_Row]] = []
+    for r in rows:
+        if runs and r.position == runs[-1][-1].position + 1 and shift_of(r) == shift_of(runs[-1][0]):
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return [_run_finding(code, run) for run in runs]
 
 
 def _run_finding(code: str, run: list[_Row]) -> Finding:
