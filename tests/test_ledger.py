@@ -241,6 +241,16 @@ def test_a_forged_record_beyond_the_head_breaks_the_chain(config, url):
     assert verified(config, url) == [("ledger.chain_broken", 3)]
 
 
+def test_a_head_moved_far_ahead_reads_as_the_deletion_it_claims(config, url):
+    filled(config, url, 3).close()
+    sql(url, "UPDATE ledger_records SET user_name = 'x' WHERE sequence = 2",
+        f"UPDATE ledger_state SET head_sequence = {10 ** 12}")
+    with open_ledger(config, url) as ledger:
+        findings = ledger.verify(now=NOW)
+    assert [(f.code, f.detail) for f in findings] == [
+        ("ledger.edited", {"sequence": 2}), ("ledger.deleted", {"sequence": 4, "last": 10 ** 12})]
+
+
 def test_a_lost_state_row_is_found_and_stops_appends(config, url):
     filled(config, url, 2).close()
     sql(url, "DELETE FROM ledger_state")

@@ -17,6 +17,7 @@ successor's places, shifts of up to 16), then, within :data:`MAX_TRIES`, every n
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from faceright.findings import Finding
 from .chain import GENESIS, parse_at
 
 #: at most this many hashes are spent looking for where moved records were written
-MAX_TRIES = 1_000_000
+MAX_TRIES = 200_000
 #: shifts tried on every moved record: a deletion followed by renumbering moves the rest by a few
 _SMALL_SHIFTS = tuple(d for k in range(1, 17) for d in (k, -k))
 
@@ -133,9 +134,7 @@ def verify_chain(raw_rows: Iterable[tuple[Any, ...]], state: State | None, *, re
     by_original: dict[int, _Row] = {}
     for r in rows:
         by_original.setdefault(r.original if r.original is not None else r.position, r)
-    expected = range(state.anchor_sequence + 1, state.head_sequence + 1)
-    missing = [s for s in expected if s not in by_original]
-    findings += _missing(missing)
+    findings += _missing(_gaps(by_original, state.anchor_sequence + 1, state.head_sequence))
     findings += _links(by_original, state, edited={id(r) for r in edited})
     findings += _anchor_age(state, retention_days, now)
     return sorted(findings, key=lambda f: (_key(f.detail.get("sequence")), f.code))
@@ -175,11 +174,12 @@ def _find_originals(rows: Sequence[_Row], mismatched: Sequence[_Row], state: Sta
     if not left:
         return
     taken = {r.original for r in rows if r.original is not None}
-    candidates = sorted({s for s in range(state.anchor_sequence + 1, state.head_sequence + 1) if s not in taken}
-                        | {r.position for r in mismatched})
+    gaps = _gaps(taken, state.anchor_sequence + 1, state.head_sequence)
+    positions = [r.position for r in mismatched]
     budget = MAX_TRIES
     for r in left:
-        for guess in candidates:
+        unexplained = (s for first, last in gaps for s in range(first, last + 1))
+        for guess in itertools.chain(positions, unexplained):
             if budget <= 0:
                 return
             budget -= 1
@@ -216,19 +216,29 @@ def _run_finding(code: str, run: list[_Row]) -> Finding:
                                   "or prev_hash was edited in the database", detail)
 
 
-def _missing(missing: Sequence[int]) -> list[Finding]:
+def _gaps(present: Iterable[int], first: int, last: int) -> list[tuple[int, int]]:
+    """The runs ``(from, to)`` of numbers in ``first..last`` not in ``present``, found without
+    counting through the range (a head edited to a huge number must not stall verify)."""
+    gaps = []
+    expected = first
+    for number in sorted(n for n in set(present) if first <= n <= last):
+        if number > expected:
+            gaps.append((expected, number - 1))
+        expected = number + 1
+    if expected <= last:
+        gaps.append((expected, last))
+    return gaps
+
+
+def _missing(gaps: Sequence[tuple[int, int]]) -> list[Finding]:
     out = []
-    start = 0
-    for i in range(1, len(missing) + 1):
-        if i == len(missing) or missing[i] != missing[i - 1] + 1:
-            first, last = missing[start], missing[i - 1]
-            if first == last:
-                out.append(Finding("ledger.deleted", "error", f"record {first} is missing: it was deleted",
-                                   {"sequence": first}))
-            else:
-                out.append(Finding("ledger.deleted", "error", f"records {first} to {last} are missing: they "
-                                   "were deleted", {"sequence": first, "last": last}))
-            start = i
+    for first, last in gaps:
+        if first == last:
+            out.append(Finding("ledger.deleted", "error", f"record {first} is missing: it was deleted",
+                               {"sequence": first}))
+        else:
+            out.append(Finding("ledger.deleted", "error", f"records {first} to {last} are missing: they "
+                               "were deleted", {"sequence": first, "last": last}))
     return out
 
 
