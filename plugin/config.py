@@ -3,7 +3,7 @@
 :class:`Config` is read once, at the edge (the CLI's ``main``, a host's start-up), together
 with the environment (``FACERIGHT_HOME``, ``FACERIGHT_CONFIG``, ``FACERIGHT_MODELS``), and
 passed explicitly from there. A table faceright does not know (``[enigne]``) is refused with
-the closest known name. Each area (engine, labels, licenses, paths) owns a frozen settings
+the closest known name. Each area (engine, labels, ledger, licenses, paths) owns a frozen settings
 dataclass built with :func:`settings_from` from its table, so unknown keys and wrong types
 are refused with a message naming the file, the table and the key.
 
@@ -35,6 +35,7 @@ T = TypeVar("T")
 KNOWN_TABLES = {
     "engine": "models, providers and the pipeline",
     "labels": "the AIGC label policy",
+    "ledger": "the publish ledger",
     "licenses": "license verification and revocation",
     "paths": "media path roots per platform",
 }
@@ -89,6 +90,12 @@ class Config:
         from .labels.policy import label_settings
 
         return label_settings(self)
+
+    @cached_property
+    def ledger(self) -> Any:
+        from .ledger.settings import ledger_settings
+
+        return ledger_settings(self)
 
     @cached_property
     def licenses(self) -> Any:

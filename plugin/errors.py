@@ -73,6 +73,14 @@ class LicenseError(FaceRightError):
     """A likeness license, plate release, key or revocation record cannot be used as given."""
 
 
+class LedgerError(FaceRightError):
+    """The publish ledger cannot be opened, reached or written (its database is named in the message).
+
+    Its own exit code, so a compliance script tells "could not check" (4) from "tampered" (1)."""
+
+    exit_code = 4
+
+
 class ShotError(FaceRightError):
     """A FaceShot document is malformed: wrong schema, unknown field, wrong type (the field is named)."""
 

@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "license",
     "keyring",
     "label",
+    "ledger",
 )
 #: the entry point group through which the engine adds its commands
 COMMANDS_GROUP = "faceright.commands"
