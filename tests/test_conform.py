@@ -21,10 +21,10 @@ import pytest
 from clips import dominant_frequency, frames_from_still, make_clip, make_sequence, read_index, tone_frequency
 from readback import readback, streams_of, tag
 
-from faceright.api import ConformClip, ConformResult, FrameRange, FrameRangeError, MediaError, Progress
-from faceright.config import Config
+from faceright.api import (
+    Config, ConformClip, ConformResult, FrameRange, FrameRangeError, MediaError, Progress, open_engine,
+)
 from faceright.engine.conform import conform_clips
-from faceright.engine.jobs.local import LocalEngine
 from faceright.errors import ConfigError, OutputExistsError, UnsupportedMediaError
 from faceright.labels.aigc import AIGC_KEY
 
@@ -37,29 +37,34 @@ SIZE = (320, 240)
 CUTS = (("astronaut", FrameRange(5, 25)), ("hopper", FrameRange(3, 23)), ("group", FrameRange(1001, 1013)))
 
 
-def write_sine_clip(path: Path, still: np.ndarray, *, frames: int, hz: float | None, size=SIZE,
-                    rate: int = RATE) -> Path:
-    """A movie of ``still`` panning, index-stamped, with a steady ``hz`` stereo tone (None: no audio);
-    written with raw PyAV, independent of the writer under test."""
+def write_sine_clip(path: Path, still: np.ndarray, *, frames: int, hz: float | tuple[float, ...] | None,
+                    size=SIZE, rate: int = RATE, languages: tuple[str, ...] = ()) -> Path:
+    """A movie of ``still`` panning, index-stamped, with a steady ``hz`` stereo tone (None: no audio;
+    several: one track each, tagged with ``languages``); written with raw PyAV, independent of
+    the writer under test."""
+    tones = () if hz is None else (hz,) if isinstance(hz, float) else hz
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=rate)
         video.width, video.height = size
         video.pix_fmt = "yuv420p"
         video.options = {"preset": "veryfast", "crf": "18", "g": "12"}
-        sound = None
-        if hz is not None:
+        sounds = []
+        for number, _ in enumerate(tones):
             sound = out.add_stream("aac", rate=SAMPLE_RATE)
             sound.layout = "stereo"
+            if number < len(languages):
+                sound.metadata["language"] = languages[number]
+            sounds.append(sound)
         for i, image in enumerate(frames_from_still(still, frames, size, "pan")):
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = i
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
-        if sound is not None:
-            total = round(Fraction(frames, rate) * SAMPLE_RATE)
+        total = round(Fraction(frames, rate) * SAMPLE_RATE)
+        for pitch, sound in zip(tones, sounds):
             for start in range(0, total, 1024):
                 t = (np.arange(min(1024, total - start)) + start) / SAMPLE_RATE
-                wave = (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+                wave = (0.5 * np.sin(2 * np.pi * pitch * t)).astype(np.float32)
                 chunk = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
                 chunk.sample_rate, chunk.pts = SAMPLE_RATE, start
                 out.mux(sound.encode(chunk))
@@ -72,10 +77,10 @@ def decoded_frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
 
 
-def decoded_audio(path: Path) -> np.ndarray:
-    """The first audio track, first channel, as PyAV decodes it."""
+def decoded_audio(path: Path, track: int = 0) -> np.ndarray:
+    """An audio track's first channel, as PyAV decodes it."""
     with av.open(str(path)) as container:
-        return np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+        return np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=track)])
 
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -110,10 +115,10 @@ def timeline(media) -> list[ConformClip]:
 
 @pytest.fixture(scope="module")
 def conformed(tmp_path_factory, timeline, settings) -> tuple[ConformResult, list[Progress]]:
-    """The timeline conformed once, through the local engine's client interface."""
+    """The timeline conformed once, through the engine client a host or validator gets (local)."""
     reports: list[Progress] = []
     output = tmp_path_factory.mktemp("deliverable") / "deliverable.mp4"
-    with LocalEngine(Config()) as engine:
+    with open_engine(Config()) as engine:
         result = engine.conform(timeline, output, settings, progress=reports.append)
     return result, reports
 
@@ -193,6 +198,24 @@ def test_progress_counts_every_frame_of_the_timeline(conformed):
     _, reports = conformed
     assert [r.done for r in reports] == list(range(1, 53))
     assert {r.total for r in reports} == {52}
+
+
+def test_every_audio_track_is_conformed_and_a_clip_without_one_is_silent_on_it(media, settings, tmp_path,
+                                                                              grace_hopper, astronaut):
+    both = write_sine_clip(tmp_path / "both.mov", grace_hopper, frames=24, hz=(660.0, 990.0), languages=("eng", "chi"))
+    single = write_sine_clip(tmp_path / "one.mov", astronaut, frames=24, hz=550.0)
+    output = tmp_path / "tracks.mov"
+    result = conform_clips([ConformClip(both, FrameRange(0, 24)), ConformClip(single, FrameRange(0, 24))], output,
+                           settings)
+    assert [tag(s, "language") for s in streams_of(readback(output), "audio")] == ["eng", "chi"]
+    cut = SAMPLE_RATE   # the second clip starts 1 s in
+    first, second = decoded_audio(output, 0), decoded_audio(output, 1)
+    for samples in (first, second):
+        assert abs(len(samples) - result.frames * SAMPLE_RATE / RATE) <= 1024
+    assert dominant_frequency(first[4000:cut - 4000], SAMPLE_RATE) == pytest.approx(660, abs=4)
+    assert dominant_frequency(second[4000:cut - 4000], SAMPLE_RATE) == pytest.approx(990, abs=4)
+    assert dominant_frequency(first[cut + 4000:-4000], SAMPLE_RATE) == pytest.approx(550, abs=4)
+    assert np.sqrt(np.mean(second[cut + 2048:] ** 2)) < 1e-3
 
 
 def test_a_clip_of_another_size_is_scaled_to_fit_and_letterboxed(media, settings, tmp_path, astronaut, grace_hopper):
