@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import __version__
 from .config import Config
+from .deliverable import ConformClip, ConformResult
 from .engine_client import ApplyResult, EngineClient, FaceCrop, ShotCheck, SwapOutcome, open_engine
 from .errors import (
     ConfigError,
@@ -68,6 +69,8 @@ __all__ = [
     # configuration, the engine client
     "Config", "EngineClient", "open_engine", "SwapOutcome", "ApplyResult", "Progress", "ProgressCallback",
     "TerminalProgress",
+    # deliverables: a timeline of cuts conformed by the engine
+    "ConformClip", "ConformResult",
     # compliance: licenses and labels
     "Finding", "blocking", "Verifier", "open_verifier", "check_coverage", "Coverage", "FaceEvidence",
     "FaceEmbedder", "LabelSettings", "LabelReport", "verify_label",

@@ -13,6 +13,7 @@ when anything blocks.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -25,6 +26,7 @@ from .shot import FaceShot
 
 if TYPE_CHECKING:   # annotations only: the core's label and license modules load lazily
     from .config import Config
+    from .deliverable import ConformClip, ConformResult
     from .labels.policy import LabelSettings
     from .labels.verify import LabelReport
     from .licenses.identity import FaceEmbedder
@@ -95,6 +97,13 @@ class EngineClient(Protocol):
 
     def apply_labels(self, src: Path, dst: Path, settings: LabelSettings, **options: Any) -> ApplyResult:
         """Write a labelled copy of ``src`` (metadata, optionally visible text and C2PA), then prove it."""
+        ...
+
+    def conform(self, clips: Sequence[ConformClip], output: Path, settings: LabelSettings, *,
+                overwrite: bool = False, progress: ProgressCallback | None = None) -> ConformResult:
+        """Render the deliverable of a timeline of cuts: each clip's range in order into one movie
+        (.mp4/.mov, the first clip's size and rate), its audio kept, the AIGC label burned in from
+        the first frame and written as metadata, then proven on the written file."""
         ...
 
     def embedder(self) -> FaceEmbedder:

@@ -6,10 +6,12 @@ the engine's life, so several shots in one process load each model once.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from faceright.config import Config
+from faceright.deliverable import ConformClip, ConformResult
 from faceright.engine_client import ApplyResult, ShotCheck, SwapOutcome
 from faceright.labels.policy import LabelSettings
 from faceright.licenses.identity import AnalyserEmbedder, FaceEmbedder
@@ -52,6 +54,12 @@ class LocalEngine:
         from .label import apply_labels
 
         return apply_labels(src, dst, settings, **options)
+
+    def conform(self, clips: Sequence[ConformClip], output: Path, settings: LabelSettings, *,
+                overwrite: bool = False, progress: ProgressCallback | None = None) -> ConformResult:
+        from ..conform import conform_clips
+
+        return conform_clips(clips, Path(output), settings, overwrite=overwrite, progress=progress)
 
     def embedder(self) -> FaceEmbedder:
         return AnalyserEmbedder(self.runtime.analyser())
