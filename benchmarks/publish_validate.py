@@ -26,6 +26,7 @@ from faceright.engine.demo import (DONOR_IMAGE, PLATE_IMAGE, demo_studio, packag
                                    write_config, write_demo_plate)
 from faceright.engine.jobs.local import LocalEngine
 from faceright.publish.timeline import mark_face_shot
+from faceright.validators.publish import quiet_pyblish
 
 
 def long_timeline(example_timeline: Path, plates: list[Path], shots: int, frames: int) -> Path:
@@ -75,11 +76,12 @@ def main() -> None:
             context = pyblish.api.Context()
             context.data["faceright"] = session
             context.data["faceright_plugins"] = [p.__name__ for p in validators.plugins()]
-            started = time.perf_counter()
-            pyblish.util.collect(context, plugins=chosen)
-            collected = time.perf_counter()
-            pyblish.util.validate(context, plugins=chosen)
-            validated = time.perf_counter()
+            with quiet_pyblish(True):   # as `faceright publish` runs pyblish
+                started = time.perf_counter()
+                pyblish.util.collect(context, plugins=chosen)
+                collected = time.perf_counter()
+                pyblish.util.validate(context, plugins=chosen)
+                validated = time.perf_counter()
         errors = api.publish_results.error_lines(context.data["results"])
         shots = len([i for i in context if i.data.get("faceshot") is not None])
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

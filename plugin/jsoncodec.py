@@ -60,6 +60,11 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@lru_cache(maxsize=None)
+def _init_fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
 def _fail(path: str, message: str) -> ShotError:
     return ShotError(f"{path or 'the document'}: {message}")
 
@@ -137,7 +142,7 @@ def _decode_dataclass(cls: type, data: Any, path: str) -> Any:
     if not isinstance(data, dict):
         raise _fail(path, f"must be an object, not {_kind(data)}")
     hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = _init_fields(cls)
     unknown = [k for k in data if k not in fields]
     if unknown:
         import difflib

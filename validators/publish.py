@@ -64,11 +64,36 @@ def quiet_pyblish(quiet: bool = True) -> Iterator[None]:
         if not quiet:
             yield
             return
-        with contextlib.redirect_stdout(io.StringIO()), _pyblish_loggers_disabled():
+        with contextlib.redirect_stdout(io.StringIO()), _pyblish_loggers_disabled(), _root_level_kept():
             yield
     finally:
         for handler, level in handlers:
             handler.setLevel(level)
+
+
+@contextlib.contextmanager
+def _root_level_kept() -> Iterator[None]:
+    """pyblish's per-plugin log listener without its root ``setLevel(DEBUG)`` and back: each of those
+    walks every logger of the process, twice per plugin and instance (seconds on a 10,000-shot
+    timeline), and turns on every library's debug records. The records pyblish keeps per result are
+    then those the user's levels let through; the publish reads its findings, not records."""
+    import pyblish.plugin
+
+    @contextlib.contextmanager
+    def listen(handler: logging.Handler) -> Iterator[None]:
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+
+    original = pyblish.plugin.logger
+    pyblish.plugin.logger = listen
+    try:
+        yield
+    finally:
+        pyblish.plugin.logger = original
 
 
 @contextlib.contextmanager

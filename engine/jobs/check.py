@@ -40,6 +40,7 @@ class CheckCache:
     def __init__(self) -> None:
         self.analysers: dict[tuple[Any, Any], Any] = {}
         self.donors: dict[tuple[Any, ...], Prepared] = {}
+        self.donor_crops: dict[tuple[Any, ...], FaceCrop] = {}
         self.plates: dict[tuple[Any, ...], list[tuple[int, Any, Any]]] = {}
         self.evidence: dict[tuple[Any, ...], FaceEvidence] = {}
         self.models: dict[tuple[Any, ...], list[Finding]] = {}
@@ -112,8 +113,10 @@ def check_shot(shot: FaceShot, runtime: Runtime, config: Config, cache: CheckCac
                                                                              analyser))]
     coverage = check_coverage(shot, cache.verifier(config), license_path=media.license, release_path=media.release,
                               donor=donor_evidence, plate=plate_evidence, load=load)
-    donor = FaceCrop(str(media.donor), None, _box(prepared.donor_face.box),
-                     crop(prepared.donor_image, prepared.donor_face.box))
+    if donor_key not in cache.donor_crops:   # one crop per donor, however many shots use it
+        cache.donor_crops[donor_key] = FaceCrop(str(media.donor), None, _box(prepared.donor_face.box),
+                                                crop(prepared.donor_image, prepared.donor_face.box))
+    donor = cache.donor_crops[donor_key]
     plate = tuple(FaceCrop(f"{media.plate} frame {index}", index, _box(face.box), image)
                   for index, face, image in selected)
     model_key = (key, request.swapper)
