@@ -41,14 +41,13 @@ _load_errors: dict[str, str] = {}
 def plugins() -> list[type]:
     """faceright's plugin classes, imported by name; the modules that fail are remembered (:func:`load_errors`)."""
     found = []
+    _load_errors.clear()   # what this call found, not a module that is no longer expected
     for module_name, class_name in PLUGIN_MODULES.items():
         try:
             module = importlib.import_module(f"{__name__}.{module_name}")
             found.append(getattr(module, class_name))
         except Exception as exc:   # any failure of a plugin file is reported by ValidateGates, never swallowed
             _load_errors[module_name] = f"{type(exc).__name__}: {exc}"
-        else:
-            _load_errors.pop(module_name, None)
     return found
 
 
