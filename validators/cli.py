@@ -4,7 +4,7 @@ Reads an OTIO timeline whose face-shot clips carry faceright data, runs every pu
 (licenses, releases, identities, content, tier, models; then the labels and the face in
 what was rendered), swaps each shot, renders the deliverable (or takes yours), writes the
 ledger record and the HTML report. Exits 0 when it published, 1 with the blocking reasons
-when it did not (``--json`` for CI and farm use).
+when it did not (--json for CI and farm use).
 """
 from __future__ import annotations
 

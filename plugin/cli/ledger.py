@@ -20,7 +20,7 @@ from faceright.ledger import LedgerRecord, open_ledger
 from .table import format_table
 
 #: how much of an entry's JSON `show` prints in its column
-ENTRY_WIDTH = 60
+ENTRY_WIDTH = 80
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +79,16 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _entry_text(record: LedgerRecord) -> str:
-    text = json.dumps(record.entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """A publish as what compliance staff look for first (timeline, shots, licenses); any other entry as JSON."""
+    entry = record.entry
+    if isinstance(entry, dict) and entry.get("schema") == "faceright.publish/1":
+        timeline = (entry.get("timeline") or {}).get("path") or "?"
+        shots = entry.get("shots") or ()
+        licenses = sorted({str(s.get("license_id")) for s in shots if s.get("license_id")})
+        text = (f"publish {Path(timeline).name}: {', '.join(str(s.get('shot_id')) for s in shots) or 'no face shot'}"
+                f"; license {', '.join(licenses) or 'none'}")
+    else:
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return text if len(text) <= ENTRY_WIDTH else text[:ENTRY_WIDTH - 1] + "…"
 
 

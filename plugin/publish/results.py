@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -214,7 +215,7 @@ def _after_crop(output: Path, faces: Sequence[Any]) -> Any:
     return None
 
 
-def _label_evidence(report: Any) -> Any:
+def _label_evidence(report: Any, *, visible_expected: bool = True) -> Any:
     if report is None:
         return None
     from faceright.report.model import LabelEvidence
@@ -233,7 +234,8 @@ def _label_evidence(report: Any) -> Any:
             log.warning("no label crop from %s: %s", report.path, exc)
     return LabelEvidence(path=str(report.path), proven=report.proven, metadata=aigc_object(report),
                          readers=tuple(metadata.get("readers") or ()), visible_text=label.get("text") if label else None,
-                         visible_crop=crop, findings=tuple(report.findings))
+                         visible_crop=crop, findings=tuple(report.findings),
+                         visible_expected=visible_expected)
 
 
 def build_report(session: Any, context: Any, *, seconds: float | None = None) -> Any:
@@ -277,7 +279,7 @@ def build_report(session: Any, context: Any, *, seconds: float | None = None) ->
                 donor=_picture(check.donor.image, f"donor: {Path(check.donor.source).name}") if has_check and check.donor else None,
                 license_id=coverage.license_id if coverage else None, release_id=coverage.release_id if coverage else None,
                 license_terms=_document_terms(media.license), release_terms=_document_terms(media.release),
-                output=str(output) if output else None, label=_label_evidence(instance.data.get("label_report"))))
+                output=str(output) if output else None, label=_label_evidence(instance.data.get("label_report"), visible_expected=False)))
         elif DELIVERABLE in families:
             deliverable = _label_evidence(instance.data.get("label_report"))
     record = session.ledger_record
@@ -294,5 +296,7 @@ def write_report(session: Any, context: Any, *, seconds: float | None = None) ->
     from faceright.report.html import write_report as write_page
 
     path = session.out / f"{session.publish_name}.report.html"
+    if seconds is None:   # the integrator's call: the publish so far
+        seconds = (datetime.now(timezone.utc) - session.started).total_seconds()
     write_page(build_report(session, context, seconds=seconds), path)
     return path

@@ -53,9 +53,9 @@ def render_html(report: PublishReport) -> str:
         _banner(report),
         "<main>\n",
         _blocking(report),
-        _verdicts(report.verdicts, anchors),
         _shots(report),
         _deliverable(report.deliverable),
+        _verdicts(report.verdicts, anchors),
         "</main>\n",
         _footer(report),
         "</body>\n</html>\n",
@@ -302,7 +302,10 @@ def _label(evidence: LabelEvidence, title: str) -> str:
             if evidence.visible_crop is not None else "")
     text = (f"<div class=\"ocr\"><span class=\"k\">OCR read</span> "
             f"<q lang=\"zh-Hans\">{_e(evidence.visible_text)}</q></div>"
-            if evidence.visible_text else "<p class=\"missing\">OCR found no visible label.</p>")
+            if evidence.visible_text
+            else "<p class=\"missing\">OCR found no visible label.</p>" if evidence.visible_expected
+            else "<p class=\"muted\">Not required here: a shot's output carries the implicit label; the deliverable "
+                 "a viewer gets carries the visible one.</p>")
     findings = _findings(evidence.findings)
     css = "proven" if evidence.proven else "unproven"
     return (

@@ -45,6 +45,7 @@ class LabelEvidence:
     visible_text: str | None = None                #: the visible label as OCR read it
     visible_crop: Picture | None = None            #: a crop of the frame where OCR found it
     findings: tuple[Finding, ...] = ()
+    visible_expected: bool = True                  #: False for a shot's output: only the deliverable shows text
 
 
 @dataclass(frozen=True)
