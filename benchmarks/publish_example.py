@@ -20,10 +20,7 @@ from pathlib import Path
 import pyblish.api
 
 from faceright import api
-from faceright.config import Config
-from faceright.engine.demo import (DONOR_IMAGE, PLATE_IMAGE, demo_studio, packaged_image, publish_example,
-                                   write_config, write_demo_plate)
-from faceright.engine.jobs.local import LocalEngine
+from faceright.engine.cli.demo import build_example
 from faceright.validators.publish import run_publish
 
 
@@ -43,21 +40,12 @@ def main() -> int:
     parser.add_argument("--backend", default="classic")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="faceright-bench-") as tmp:
-        folder = Path(tmp)
-        plate = write_demo_plate(folder / "plate.mp4", frames=args.frames)
-        donor, performer = packaged_image(*DONOR_IMAGE), packaged_image(*PLATE_IMAGE)
-        studio_config = Config({}, home=folder / "studio-home")
-        with LocalEngine(studio_config) as engine:
-            studio = demo_studio(folder / "demo-studio", studio_config, engine.embedder(), donor=donor,
-                                 performer=performer)
-        config_file = write_config(studio)
-        made = publish_example(folder, studio, plate=plate, donor=donor, performer=performer, frames=args.frames,
-                               backend=args.backend)
-        config = Config.load(config_file, environ={"FACERIGHT_HOME": str(studio.config.home)})
+        built = build_example(Path(tmp), frames=args.frames, backend=args.backend)
+        config, folder = built.config(), Path(tmp)
         started = time.perf_counter()
         with api.open_engine(config) as engine:
             opened = time.perf_counter()
-            session = api.PublishSession(config=config, engine=engine, out=folder / "pub", timeline=made.licensed)
+            session = api.PublishSession(config=config, engine=engine, out=folder / "pub", timeline=built.example.licensed)
             result = run_publish(session)
         wall = time.perf_counter() - started
         if not result.passed:

@@ -21,9 +21,8 @@ import pyblish.api
 import pyblish.util
 
 from faceright import api, validators
-from faceright.config import Config
-from faceright.engine.demo import (DONOR_IMAGE, PLATE_IMAGE, demo_studio, packaged_image, publish_example,
-                                   write_config, write_demo_plate)
+from faceright.engine.cli.demo import build_example
+from faceright.engine.demo import write_demo_plate
 from faceright.engine.jobs.local import LocalEngine
 from faceright.publish.timeline import mark_face_shot
 from faceright.validators.publish import quiet_pyblish
@@ -60,15 +59,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         frames = 24
-        plates = [write_demo_plate(folder / f"plate{i:02d}.mp4", frames=frames) for i in range(args.plates)]
-        donor, performer = packaged_image(*DONOR_IMAGE), packaged_image(*PLATE_IMAGE)
-        studio_config = Config({}, home=folder / "studio-home")
-        with LocalEngine(studio_config) as engine:
-            studio = demo_studio(folder / "demo-studio", studio_config, engine.embedder(), donor=donor,
-                                 performer=performer)
-        config = Config.load(write_config(studio), environ={"FACERIGHT_HOME": str(studio.config.home)})
-        made = publish_example(folder, studio, plate=plates[0], donor=donor, performer=performer, frames=frames,
-                               broll=4, backend="classic")
+        built = build_example(folder, frames=frames, broll=4, backend="classic")
+        plates = [built.plate] + [write_demo_plate(folder / f"plate{i:02d}.mp4", frames=frames)
+                                  for i in range(1, args.plates)]
+        config, made = built.config(), built.example
         path = long_timeline(made.licensed, plates, args.shots, frames)
         chosen = [p for p in validators.plugins() if p.order < pyblish.api.ExtractorOrder]
         with LocalEngine(config) as engine:

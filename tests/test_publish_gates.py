@@ -13,8 +13,7 @@ import pytest
 
 from faceright import api, validators
 from faceright.config import Config
-from faceright.engine.demo import (DONOR_IMAGE, PLATE_IMAGE, demo_studio, packaged_image, publish_example,
-                                   write_config, write_demo_plate)
+from faceright.engine.cli.demo import build_example
 from faceright.engine.jobs.local import LocalEngine
 from faceright.validators.publish import run_publish
 
@@ -34,16 +33,9 @@ class Example:
 @pytest.fixture(scope="module")
 def example(tmp_path_factory) -> Example:
     folder = tmp_path_factory.mktemp("example")
-    plate = write_demo_plate(folder / "plate.mp4", frames=FRAMES)
-    donor, performer = packaged_image(*DONOR_IMAGE), packaged_image(*PLATE_IMAGE)
-    studio_config = Config({}, home=folder / "studio-home")
-    with LocalEngine(studio_config) as engine:
-        studio = demo_studio(folder / "demo-studio", studio_config, engine.embedder(), donor=donor,
-                             performer=performer)
-    config_file = write_config(studio)
-    made = publish_example(folder, studio, plate=plate, donor=donor, performer=performer, frames=FRAMES, broll=12,
-                           backend="classic")
-    return Example(folder, made.blocked, made.licensed, config_file, studio.config.home, plate)
+    built = build_example(folder, frames=FRAMES, broll=12, backend="classic")
+    return Example(folder, built.example.blocked, built.example.licensed, built.config_file, built.studio.config.home,
+                   built.plate)
 
 
 @pytest.fixture

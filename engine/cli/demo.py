@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 from faceright.config import Config
 
-from ..demo import PLATE_IMAGE, demo_files, demo_studio, packaged_image, publish_example, write_config, write_demo_plate
+from ..demo import (PLATE_IMAGE, DemoStudio, PublishExample, demo_files, demo_studio, packaged_image, publish_example,
+                    write_config, write_demo_plate)
 from ..jobs.local import LocalEngine
 
 #: the code the blocked shot must be refused with: its donor is not the licensed person
@@ -37,28 +39,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    args.out.mkdir(parents=True, exist_ok=True)
-    files = demo_files(args.out)
-    write_demo_plate(files.plate, frames=args.frames)
-    print(f"plate:    {files.plate} ({args.frames} frames, 1280×720) from scikit-image's astronaut.png")
-    print(f"donor:    {files.donor}")
-    studio_config = getattr(args, "config", None) or Config.load()
+@dataclass(frozen=True)
+class BuiltExample:
+    """The embedded example as made in a folder: its timelines, studio, plate and the studio's configuration."""
+
+    example: PublishExample
+    studio: DemoStudio
+    plate: Path
+    donor: Path
+    config_file: Path
+
+    def config(self) -> Config:
+        """The demo studio's configuration, as `FACERIGHT_HOME=<its home> faceright ...` loads it."""
+        return Config.load(self.config_file, environ={"FACERIGHT_HOME": str(self.studio.config.home)})
+
+
+def build_example(folder: Path, *, frames: int = 48, broll: int = 24, backend: str = "auto",
+                  studio_config: Config | None = None) -> BuiltExample:
+    """Make the plate, the demo studio (keys, license, release, config.toml) and both timelines in
+    ``folder`` (the demo, the tests and the benchmarks share it). ``studio_config`` gives the studio's
+    engine and label settings (default: a bare configuration in the folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = demo_files(folder)
+    write_demo_plate(files.plate, frames=frames)
+    performer = packaged_image(*PLATE_IMAGE)
+    studio_config = studio_config if studio_config is not None else Config({}, home=folder / "studio-home")
     with LocalEngine(studio_config) as probe:   # the studio's engine settings, for the demo's references
-        studio = demo_studio(args.out / "demo-studio", studio_config, probe.embedder(),
-                             donor=files.donor, performer=packaged_image(*PLATE_IMAGE))
+        studio = demo_studio(folder / "demo-studio", studio_config, probe.embedder(), donor=files.donor,
+                             performer=performer)
     config_file = write_config(studio)
+    example = publish_example(folder, studio, plate=files.plate, donor=files.donor, performer=performer,
+                              frames=frames, broll=broll, backend=backend)
+    return BuiltExample(example, studio, files.plate, files.donor, config_file)
+
+
+def run(args: argparse.Namespace) -> int:
+    built = build_example(args.out, frames=args.frames, backend=args.backend,
+                          studio_config=getattr(args, "config", None) or Config.load())
+    studio, example = built.studio, built.example
+    print(f"plate:    {built.plate} ({args.frames} frames, 1280×720) from scikit-image's astronaut.png")
+    print(f"donor:    {built.donor}")
     print(f"license:  {studio.license} (likeness of the donor, signed by a demo platform key)")
     print(f"release:  {studio.release} (the plate performer's release)")
     if studio.placeholder_labels:
         print("labels:   no studio label configured ([labels] provider_code + `faceright label keygen`): "
               f"the demo labels with the placeholder provider code and a demo key in {studio.license.parent}")
-    example = publish_example(args.out, studio, plate=files.plate, donor=files.donor,
-                              performer=packaged_image(*PLATE_IMAGE), frames=args.frames, backend=args.backend)
     print(f"timeline: {example.blocked}: sh010 (licensed), a cutaway, sh030 (its donor is not the licensed person)")
     print(f"\n$ FACERIGHT_HOME={studio.config.home} faceright publish {example.blocked}")
-    config = Config.load(config_file, environ={"FACERIGHT_HOME": str(studio.config.home)})
-    code, result = _publish(example.blocked, config, args)
+    code, result = _publish(example.blocked, built.config(), args)
     blocked_as_expected = code == 1 and any(EXPECTED_BLOCK in line and example.unlicensed_shot in line
                                             for line in result.blocking)
     if not blocked_as_expected:   # the gate failed open, or something else went wrong: say so, fail
