@@ -136,3 +136,41 @@ def test_a_postgresql_url_without_psycopg_says_what_to_install(home, capsys, mon
     monkeypatch.setitem(sys.modules, "psycopg", None)     # as on `pip install faceright` without [postgres]
     assert main(["ledger", "verify", "--url", "postgresql://ledger@db.example/faceright"]) == 3
     assert "pip install 'faceright[postgres]'" in capsys.readouterr().err
+
+
+def aged(days: list[int]) -> None:
+    now = datetime.now(timezone.utc)
+    with open_ledger(Config.load()) as ledger:
+        for i, age in enumerate(days):
+            ledger.append({"faceshot": f"ep01_sh{i:03d}"}, user="artist", at=now - timedelta(days=age))
+
+
+def test_prune_removes_only_records_past_retention_and_the_chain_still_verifies(home, capsys):
+    aged([400, 380, 30, 1])
+    assert main(["ledger", "prune"]) == 0
+    assert "2 records older than 365 days removed, 2 kept" in capsys.readouterr().out
+    assert main(["ledger", "verify"]) == 0
+    assert "intact: 2 records" in capsys.readouterr().out
+    assert main(["ledger", "prune"]) == 0
+    assert "0 records older than 365 days removed, 2 kept" in capsys.readouterr().out
+
+
+def test_prune_refuses_a_tampered_ledger_and_keeps_it_whole(home, capsys):
+    aged([400, 380, 1])
+    db = sqlite3.connect(home / "ledger" / "ledger.sqlite")
+    db.execute("UPDATE ledger_records SET user_name = 'nobody' WHERE sequence = 3")
+    db.commit()
+    db.close()
+    assert main(["ledger", "prune"]) == 4
+    assert "nothing was pruned" in capsys.readouterr().err
+    rows = sqlite3.connect(home / "ledger" / "ledger.sqlite").execute("SELECT count(*) FROM ledger_records").fetchone()
+    assert rows == (3,)
+
+
+def test_show_sums_up_a_publish_by_its_timeline_shots_and_licenses(home, capsys):
+    with open_ledger(Config.load()) as ledger:
+        ledger.append({"schema": "faceright.publish/1", "timeline": {"path": "/show/ep01.otio", "sha256": "0" * 64},
+                       "shots": [{"shot_id": "sh010", "license_id": "LIC-7"}, {"shot_id": "sh030", "license_id": "LIC-7"}]},
+                      user="artist", at=NOW)
+    assert main(["ledger", "show"]) == 0
+    assert "publish ep01.otio: sh010, sh030; license LIC-7" in capsys.readouterr().out

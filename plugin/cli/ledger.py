@@ -24,7 +24,7 @@ ENTRY_WIDTH = 80
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("ledger", help="the publish ledger: verify, show, export",
+    parser = sub.add_parser("ledger", help="the publish ledger: verify, show, export, prune",
                             description="Read the append-only, hash-chained ledger of publishes: check that no "
                                         "record was edited, moved or deleted, list records, export them.")
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -47,6 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     _add_url(exp)
     exp.set_defaults(func=_export)
+
+    prune = cmds.add_parser("prune", help="remove records older than [ledger] retention_days (at least 183); "
+                                          "a ledger that fails verify is kept whole and refused (exit 4)")
+    _add_url(prune)
+    prune.set_defaults(func=_prune)
 
 
 def _add_url(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +95,15 @@ def _entry_text(record: LedgerRecord) -> str:
     else:
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return text if len(text) <= ENTRY_WIDTH else text[:ENTRY_WIDTH - 1] + "…"
+
+
+def _prune(args: argparse.Namespace) -> int:
+    with open_ledger(args.config, args.url, create=False) as ledger:
+        removed = ledger.prune()
+        days, left, where = ledger.settings.retention_days, ledger.count(), ledger.where
+    print(f"ledger {where}: {removed} record{'' if removed == 1 else 's'} older than {days} days removed, "
+          f"{left} kept; the chain stays verifiable from the first kept record")
+    return 0
 
 
 def _show(args: argparse.Namespace) -> int:
