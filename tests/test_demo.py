@@ -80,3 +80,19 @@ def test_demo_blocks_the_unlicensed_donor_then_its_step_2_publishes_the_licensed
     assert {s["license_id"] for s in entry["shots"]} == {license_id}
     report = (published / "ep01_licensed.report.html").read_text(encoding="utf-8")
     assert "PASSED" in report and report.count("data:image/") >= 7   # 3 crops per shot + the label crop
+
+
+def test_the_step_2_command_names_the_program_as_it_was_started_when_faceright_is_not_on_path(tmp_path,
+                                                                                             monkeypatch):
+    from faceright.engine.cli import demo as demo_cli
+
+    program = tmp_path / ".venv" / "bin" / "faceright"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [".venv/bin/faceright", "demo"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert demo_cli._program() == ".venv/bin/faceright"
+    monkeypatch.setenv("PATH", f"{program.parent}:/usr/bin:/bin")   # an activated venv
+    assert demo_cli._program() == "faceright"

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print("labels:   no studio label configured ([labels] provider_code + `faceright label keygen`): "
               f"the demo labels with the placeholder provider code and a demo key in {studio.license.parent}")
     print(f"timeline: {example.blocked}: sh010 (licensed), a cutaway, sh030 (its donor is not the licensed person)")
-    print(f"\n$ FACERIGHT_HOME={studio.config.home} faceright publish {example.blocked}")
+    program = _program()
+    print(f"\n$ FACERIGHT_HOME={studio.config.home} {program} publish {example.blocked}")
     code, result = _publish(example.blocked, built.config(), args)
     blocked_as_expected = code == 1 and any(EXPECTED_BLOCK in line and example.unlicensed_shot in line
                                             for line in result.blocking)
@@ -97,8 +101,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nThe publish was blocked on purpose: {example.unlicensed_shot}'s donor is not the person the license "
           "covers, so nothing was swapped or written to the ledger (see the report above).")
     print("Step 2: publish the cut in which sh030 uses the licensed donor (swapped, labelled, ledger, report):\n")
-    print(f"  FACERIGHT_HOME={home} faceright publish {shlex.quote(str(example.licensed))}\n")
+    print(f"  FACERIGHT_HOME={home} {program} publish {shlex.quote(str(example.licensed))}\n")
     return 0
+
+
+def _program() -> str:
+    """How to call faceright again from this shell: ``faceright`` when that is on PATH and is this
+    program, else the path it was started by (``.venv/bin/faceright`` on a fresh machine)."""
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if started is None or started.name != "faceright":
+        return "faceright"   # called from Python (a test, a host): name the command
+    on_path = shutil.which("faceright")
+    if on_path is not None and Path(on_path).resolve() == started.resolve():
+        return "faceright"
+    return shlex.quote(os.path.relpath(started) if not started.is_absolute() else str(started))
 
 
 def _publish(timeline: Path, config: Config, args: argparse.Namespace):
