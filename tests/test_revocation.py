@@ -228,6 +228,19 @@ def test_offline_without_a_cached_list_fails_closed(keys):
     assert codes(found) == ["license.revocation_unknown"] and "no revocation list" in found[0].message
 
 
+def test_one_verifier_sees_a_list_that_changed_between_two_checks_in_the_same_minute(keys):
+    url = "https://registry.example.com/v1"
+    signed = licensed(keys, url)
+    cache_list(keys, url, issued_at=NOW - timedelta(hours=1))
+    checker = verifier(keys, settings=FAST, client=None, now=NOW)   # as a publish holds one for every shot
+    first = checker.verify(signed, shot(), DONOR)
+    assert "license.revocation_ok" in codes(first)
+    cache_list(keys, url, issued_at=NOW - timedelta(minutes=30),
+               entries=[{"license_id": signed.document.doc_id, "state": "revoked", "reason": "withdrawn",
+                         "effective_from": None}])
+    assert "license.revoked" in codes(checker.verify(signed, shot(), DONOR))
+
+
 @pytest.mark.parametrize("how", ["tampered", "wrong key", "another registry's list"])
 def test_a_cached_list_that_does_not_verify_is_not_used(keys, how):
     url = "https://registry.example.com/v1"

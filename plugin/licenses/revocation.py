@@ -321,6 +321,14 @@ class RevocationStore:
             return None
         return strictjson.read_bounded(path, 256 * 1024 * 1024)
 
+    def list_version(self, registry_url: str) -> tuple[int, int, int] | None:
+        """The cached list file's (inode, size, modification time): what tells a changed file, unread."""
+        try:
+            stat = self.list_path(registry_url).stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
     def save_list(self, registry_url: str, data: bytes) -> Path:
         path = self.list_path(registry_url)
         try:
@@ -432,7 +440,7 @@ class RevocationChecker:
     settings: LicenseSettings
     store: RevocationStore
     client: RegistryClient | None = None  #: None = offline
-    #: the last verified cached list per registry, by its bytes' digest, key and minute: verified once
+    #: the last verified cached list per registry, by its file's version, key and minute: read and verified once
     _lists: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def check(self, document: Document, *, when: datetime, now: datetime) -> list[Finding]:
@@ -518,6 +526,12 @@ class RevocationChecker:
         kind, doc_id = document.KIND, document.doc_id
         why = f"the registry could not be reached ({unreachable}) and " if unreachable else ""
         detail: dict[str, Any] = {"registry_url": rev.registry_url}
+        version = self.store.list_version(rev.registry_url)
+        memo_key = (version, rev.registry_key_id, now.replace(second=0, microsecond=0))
+        memo = self._lists.get(rev.registry_url)
+        if version is not None and memo is not None and memo[0] == memo_key:
+            listing, signer = memo[1]   # the same file, verified this minute: not read again
+            return self._listed(document, rev, listing, when, now, why, unreachable, detail)
         try:
             data = self.store.load_list(rev.registry_url)
         except DocumentFormatError as exc:
@@ -529,21 +543,24 @@ class RevocationChecker:
                            f"revocation status of {kind} {doc_id} is unknown: {why}no revocation list of "
                            f"{rev.registry_url} is cached; {_refresh_hint(rev.registry_url)}", detail)
         try:
-            memo_key = (hashlib.sha256(data).hexdigest(), rev.registry_key_id, now.replace(second=0, microsecond=0))
-            if self._lists.get(rev.registry_url, (None,))[0] == memo_key:
-                listing, signer = self._lists[rev.registry_url][1]
-            else:
-                listing, signer = verify_record(
-                    data, RevocationList, what=f"cached revocation list of {rev.registry_url}",
-                    keyring=self.keyring, role="registry", key_id=rev.registry_key_id, now=now,
-                )
-                self._lists[rev.registry_url] = (memo_key, (listing, signer))
+            listing, signer = verify_record(
+                data, RevocationList, what=f"cached revocation list of {rev.registry_url}",
+                keyring=self.keyring, role="registry", key_id=rev.registry_key_id, now=now,
+            )
             if not _same_registry(listing.registry_url, rev.registry_url):
                 raise UntrustedRecordError(f"the cached list is the list of {listing.registry_url}")
         except (UntrustedRecordError, DocumentFormatError) as exc:
             return Finding("license.revocation_unknown", "error",
                            f"revocation status of {kind} {doc_id} is unknown: {why}the cached list is not "
                            f"usable ({exc}); {_refresh_hint(rev.registry_url)}", detail)
+        if version is not None and version == self.store.list_version(rev.registry_url):   # unchanged while read
+            self._lists[rev.registry_url] = (memo_key, (listing, signer))
+        return self._listed(document, rev, listing, when, now, why, unreachable, detail)
+
+    def _listed(self, document: Document, rev: Revocation, listing: Any, when: datetime, now: datetime,
+                why: str, unreachable: str | None, detail: dict[str, Any]) -> Finding:
+        """The verdict of a verified cached ``listing`` on ``document``: fresh enough, and whether it names it."""
+        kind, doc_id = document.KIND, document.doc_id
         age_s = (now - listing.issued_at).total_seconds()
         max_age = self.settings.revocation_max_age_s
         detail.update(issued_at=listing.issued_at.isoformat(), age_hours=round(age_s / 3600, 2))
