@@ -38,6 +38,7 @@ KNOWN_TABLES = {
     "ledger": "the publish ledger",
     "licenses": "license verification and revocation",
     "paths": "media path roots per platform",
+    "service": "the engine service: where clients find it, how it listens, queues and stores jobs",
 }
 
 

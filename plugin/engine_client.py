@@ -117,8 +117,17 @@ class EngineClient(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def open_engine(config: Config | None = None, *, name: str = DEFAULT_ENGINE, **options: Any) -> EngineClient:
-    """The engine called ``name`` (default: the in-process one), built from ``config``."""
+def open_engine(config: Config | None = None, *, name: str | None = None, **options: Any) -> EngineClient:
+    """The engine called ``name``, built from ``config``. By default the engine service when
+    ``[service] url`` (or ``FACERIGHT_SERVICE_URL``) names one (``remote``), else the in-process one."""
+    if config is None:
+        from .config import Config
+
+        config = Config.load()
+    if name is None:
+        from .service.client import configured_engine_name
+
+        name = configured_engine_name(config)
     found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not found:
         known = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
@@ -127,9 +136,5 @@ def open_engine(config: Config | None = None, *, name: str = DEFAULT_ENGINE, **o
             f"installed: {', '.join(known) or 'none'}); install faceright with its engine: "
             "pip install 'faceright[cpu]' (or [gpu])"
         )
-    if config is None:
-        from .config import Config
-
-        config = Config.load()
     factory = found[0].load()
     return factory(config, **options)

@@ -104,3 +104,24 @@ class SwapRefusedError(FaceRightError):
     def __init__(self, message: str, findings: list) -> None:
         super().__init__(message)
         self.findings = findings
+
+
+class ServiceError(FaceRightError):
+    """The engine service refused a request or could not be reached. ``code`` is stable
+    (``service.unreachable``, ``service.busy``, ``job.unknown``, ``path.outside_roots``...), the
+    message names what to do; ``retry_after`` (seconds) is set when the service said when to retry."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, code: str = "service.error", retry_after: float | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+        self.status = status
+
+
+class JobCancelledError(FaceRightError):
+    """A job was cancelled (between frames); nothing was left under the output's final name."""
+
+    exit_code = 130
