@@ -81,16 +81,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def faceright_command() -> list[str]:
-    return [sys.executable, "-m", "faceright.cli.main"]
+def faceright_command(python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-m", "faceright.cli.main"]
 
 
 class ServiceProcess:
     """``faceright engine serve`` for ``studio`` on a free loopback port (or ``listen``)."""
 
     def __init__(self, studio: Studio, *, listen: str | None = None, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, python: str | None = None) -> None:
         self.studio = studio
+        self.python = python
         self.listen = listen or f"127.0.0.1:{free_port()}"
         host, port = self.listen.rsplit(":", 1)
         self.url = f"http://{host}:{port}"
@@ -101,7 +102,7 @@ class ServiceProcess:
 
     def start(self, *, timeout: float = 60.0) -> ServiceProcess:
         self._log = self.log.open("ab")
-        self.process = subprocess.Popen([*faceright_command(), "engine", "serve", "--listen", self.listen],
+        self.process = subprocess.Popen([*faceright_command(self.python), "engine", "serve", "--listen", self.listen],
                                         env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

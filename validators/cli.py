@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(default: TIMELINE.publish beside the timeline)")
     parser.add_argument("--ledger", metavar="URL", help="ledger to write (default: [ledger] url, else the SQLite file "
                                                         "in FACERIGHT_HOME)")
-    parser.add_argument("--engine", default="local", metavar="NAME", help="engine client (default: local, in-process)")
+    parser.add_argument("--engine", default=None, metavar="local|remote",
+                        help="engine client (default: the service when [service] url or FACERIGHT_SERVICE_URL names "
+                             "one, else local, in-process); the gates' checks run in-process either way")
     parser.add_argument("--json", action="store_true", help="print the result as JSON (for CI and the farm)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

@@ -57,7 +57,10 @@ def check_name(member: str, name: str, roots: PathRoots, *, is_input: bool) -> P
     try:
         path = roots.resolve(name)
     except PathRootError as exc:
-        raise ServiceError(f"{member}: {redact(str(exc), roots)}", code="path.outside_roots", status=400) from None
+        # resolve() names where a symlink leads, a path of this machine outside every root: never sent
+        message = (f"{name!r} leads outside its root through a symbolic link; media must stay inside their root"
+                   if "symbolic link" in str(exc) else redact(str(exc), roots))
+        raise ServiceError(f"{member}: {message}", code="path.outside_roots", status=400) from None
     real_root = Path(os.path.realpath(roots.roots[root][roots.platform]))   # resolve() found the prefix
     if is_input:
         real = Path(os.path.realpath(path))

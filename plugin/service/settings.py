@@ -90,6 +90,6 @@ def service_settings(config: Config | Mapping[str, Any] | None = None, *,
                      environ: Mapping[str, str] | None = None, **overrides: Any) -> ServiceSettings:
     """Settings from the config's ``[service]`` table, then ``FACERIGHT_SERVICE_URL``, then ``overrides``."""
     env = os.environ if environ is None else environ
-    if env.get(URL_ENV) and "url" not in overrides:
+    if env.get(URL_ENV) and overrides.get("url") is None:
         overrides["url"] = env[URL_ENV]
     return settings_from(ServiceSettings, tables_of(config).get("service"), where="[service]", **overrides)
