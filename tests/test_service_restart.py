@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from faceright.service.protocol import STATES, JobError, JobView, new_job_id
 from faceright.shot import FaceShot
 from postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
-from service_support import ServiceProcess, make_studio
+from service_support import ServiceProcess, faceright_command, free_port, make_studio
 
 #: frames of the long plate: about 5 s of swapping on a 2-core CPU (~120 fps measured), so a job is
 #: reliably caught mid-way, yet a resumed one finishes quickly
@@ -121,7 +122,9 @@ def test_a_job_killed_mid_way_is_reported_interrupted_after_a_restart_and_resume
     assert all(name.startswith(".") and ".partial." in name for name in listing(folder)), listing(folder)
     assert sha256(plate) == plate_hash
 
-    with ServiceProcess(studio, listen=svc.listen) as again, RemoteEngine(studio.config(), url=again.url) as client:
+    # restarted on another port: the instance is its home's, not its address's, so it recovers its jobs
+    with ServiceProcess(studio) as again, RemoteEngine(studio.config(), url=again.url) as client:
+        assert again.listen != svc.listen
         view = client.job(job.id)
         assert_interrupted(view)
         assert view.attempts == 1 and view.finished_at is not None
@@ -140,6 +143,16 @@ def test_a_job_killed_mid_way_is_reported_interrupted_after_a_restart_and_resume
         assert listing(folder) == ["killed.mp4"], "a partial file was left in the output folder"
         assert client.result(job.id).label.proven
     assert sha256(plate) == plate_hash
+
+
+def test_a_second_service_with_the_same_home_is_refused(studio):
+    with ServiceProcess(studio):
+        second = subprocess.run([*faceright_command(), "engine", "serve", "--listen", f"127.0.0.1:{free_port()}"],
+                                env={**os.environ, "FACERIGHT_HOME": str(studio.home)}, capture_output=True,
+                                text=True, timeout=60)
+    assert second.returncode == 2
+    assert "another faceright engine service runs with this FACERIGHT_HOME" in second.stderr
+    assert "Traceback" not in second.stderr
 
 
 def test_after_a_kill_queued_jobs_run_by_themselves_and_the_running_one_is_interrupted(studio):

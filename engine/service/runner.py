@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from dataclasses import replace
 from typing import Any
 
@@ -125,8 +124,3 @@ def error_code(exc: FaceRightError) -> str:
     if not words:
         return "engine.error"
     return f"{words[0]}.{'_'.join(words[1:]) or 'error'}"
-
-
-def instance_name(listen: str) -> str:
-    """This service instance's name in the store and the ledger: host and listen address."""
-    return f"{socket.gethostname()}/{listen}"

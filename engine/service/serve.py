@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
+from faceright.atomic import make_folder, write_replacing
 from faceright.config import Config
 from faceright.errors import ConfigError
 from faceright.service.settings import ServiceSettings, split_listen
 
 from .dispatch import Dispatcher
-from .runner import instance_name, run_job
+from .runner import run_job
 from .store import JobStore, database_url
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,7 @@ class Service:
     app: Any
     sock: socket.socket
     url: str
+    lock: Any = None      #: the open instance lock (see claim_instance), held while the service lives
 
     def run(self, *, on_ready: Callable[[Service], None] | None = None) -> None:
         import uvicorn
@@ -78,6 +83,8 @@ class Service:
             self.dispatcher.stop()
             self.store.close()
             self.sock.close()
+            if self.lock is not None:
+                self.lock.close()
 
 
 def build_service(config: Config, settings: ServiceSettings, *, listen: str | None = None,
@@ -93,7 +100,8 @@ def build_service(config: Config, settings: ServiceSettings, *, listen: str | No
     if not config.paths.roots:
         raise ConfigError("the service opens media only inside path roots, and the config has none: add a "
                           "[paths.NAME] table (e.g. [paths.show] linux = \"/mnt/show\") and name media show:...")
-    store = JobStore(database_url(settings.jobs_url, config.home), owner=instance_name(listen))
+    instance, lock = claim_instance(config.home)
+    store = JobStore(database_url(settings.jobs_url, config.home), owner=instance)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     dispatcher = Dispatcher(config, settings, store, engine_factory=engine_factory or local_engine(config),
@@ -102,7 +110,50 @@ def build_service(config: Config, settings: ServiceSettings, *, listen: str | No
 
     app = create_app(dispatcher, token=token, loopback=loopback)
     shown = f"[{host}]" if ":" in host else host
-    return Service(settings, store, dispatcher, app, sock, f"http://{shown}:{bound}")
+    return Service(settings, store, dispatcher, app, sock, f"http://{shown}:{bound}", lock)
+
+
+def claim_instance(home: Path) -> tuple[str, Any]:
+    """This service's name in the job store, and the lock that makes it the only one of its home.
+
+    The name is the host's and an id kept in ``$FACERIGHT_HOME/service/instance-id``, so a service
+    restarted on another port still recovers its own jobs; a second service started with the same
+    home (it would recover, and so interrupt, the first one's running jobs) is refused."""
+    folder = home / "service"
+    try:
+        make_folder(folder)
+        lock = (folder / "instance.lock").open("a+")
+    except OSError as exc:
+        raise ConfigError(f"the service's state folder {folder} cannot be used ({exc.strerror}); give the service "
+                          "a writable FACERIGHT_HOME") from None
+    try:
+        _lock_exclusively(lock)
+    except OSError:
+        lock.close()
+        raise ConfigError(f"another faceright engine service runs with this FACERIGHT_HOME ({home}); stop it, or "
+                          "give each service its own home") from None
+    id_file = folder / "instance-id"
+    try:
+        instance = id_file.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        instance = ""
+    if not re.fullmatch(r"[0-9a-f]{32}", instance):
+        instance = uuid.uuid4().hex
+        write_replacing(id_file, (instance + "\n").encode("ascii"))
+    return f"{socket.gethostname()}/{instance}", lock
+
+
+def _lock_exclusively(file: Any) -> None:
+    """Lock ``file`` for this process (released when it closes or the process dies); OSError when taken."""
+    try:
+        import fcntl
+    except ImportError:          # Windows
+        import msvcrt
+
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _bind(host: str, port: int) -> socket.socket:
