@@ -36,7 +36,8 @@ class Studio:
 
     def shot(self, shot_id: str, output: str, *, plate: str = "show:small.mp4", donor: str | None = None,
              frames: tuple[int, int] | None = None, overwrite: bool = False) -> dict[str, Any]:
-        """A FaceShot.1 document over the studio's files, every medium named ``show:...``."""
+        """A FaceShot.1 document over the studio's files, every medium named ``show:...`` (``frames``:
+        first and end, half-open)."""
         studio = self.built.studio
         from faceright import jsoncodec
 
@@ -49,7 +50,7 @@ class Studio:
             "plate_face": {"rule": "largest"}, "swap": {"backend": "classic"},
         }
         if frames is not None:
-            doc["plate"]["frames"] = {"first": frames[0], "end": frames[1]}
+            doc["plate"]["frames"] = {"first": frames[0], "last": frames[1] - 1}   # FaceShot ranges are inclusive
         return doc
 
 

@@ -22,6 +22,7 @@ import asyncio
 import hmac
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from faceright import __version__
@@ -125,13 +126,20 @@ def create_app(dispatcher: Dispatcher, *, token: str | None, loopback: bool) -> 
         return refusal(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
 
     async def read_body(request: Request) -> bytes:
+        from starlette.requests import ClientDisconnect
+
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > settings.max_body_bytes:
-                raise ServiceError(f"the request body is larger than the service accepts ({settings.max_body_bytes} "
-                                   "bytes); a FaceShot is a few KB", code="request.too_large", status=413)
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > settings.max_body_bytes:
+                    raise ServiceError(f"the request body is larger than the service accepts "
+                                       f"({settings.max_body_bytes} bytes); a FaceShot is a few KB",
+                                       code="request.too_large", status=413)
+                chunks.append(chunk)
+        except ClientDisconnect:    # a client gone mid-body is no failure of the service (no traceback logged)
+            raise ServiceError("the client went away before its request body arrived", code="request.incomplete",
+                               status=400) from None
         return b"".join(chunks)
 
     @app.post(f"{API_PREFIX}/jobs", status_code=202, summary="Submit a FaceShot as a swap job",
@@ -183,7 +191,11 @@ def create_app(dispatcher: Dispatcher, *, token: str | None, loopback: bool) -> 
                 if view.finished or await request.is_disconnected():
                     return
                 await asyncio.sleep(EVENT_POLL_S)
-                view = await run_in_threadpool(dispatcher.view, job_id)
+                live = dispatcher.live.get(job_id)
+                if live is not None and view.state == "running":
+                    view = replace(view, progress=live.progress)   # while it runs: memory only, no store read
+                else:
+                    view = await run_in_threadpool(dispatcher.view, job_id)
 
         return EventSourceResponse(stream(), ping=10)
 

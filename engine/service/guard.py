@@ -14,6 +14,7 @@ Messages name media by their ``root:`` names: no server path reaches a client (:
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,9 @@ from faceright.shot import FaceShot, FileHash
 #: the FaceShot members that name media, and whether each is read (input) or written (output)
 MEDIA = (("plate.path", True), ("donor.image", True), ("plate_face.image", True), ("license.path", True),
          ("release.path", True), ("output.path", False))
+#: a model chosen by a client (swap.backend/detector/recogniser): a catalog name, never a path (the
+#: catalog opens a name with a separator or an .onnx suffix as a file on the service's machine)
+_MODEL_NAME = re.compile(r"(?![.~\s])(?!.*\.onnx\s*$)[^/\\:\x00-\x1f]{1,200}", re.IGNORECASE)
 
 
 def names_of(shot: FaceShot) -> list[tuple[str, str, bool]]:
@@ -47,6 +51,12 @@ def check_media(shot: FaceShot, roots: PathRoots) -> None:
                            code="path.no_roots", status=503)
     for member, name, is_input in names_of(shot):
         check_name(member, name, roots, is_input=is_input)
+    for member in ("backend", "detector", "recogniser"):
+        choice = getattr(shot.swap, member)
+        if choice is not None and not _MODEL_NAME.fullmatch(choice):
+            raise ServiceError(f"swap.{member} {choice!r} is not a model name: the service uses only the models "
+                               "installed on it, by catalog name (`faceright models list` there), never a file a "
+                               "client names", code="shot.invalid", status=400)
 
 
 def check_name(member: str, name: str, roots: PathRoots, *, is_input: bool) -> Path:
@@ -54,6 +64,9 @@ def check_name(member: str, name: str, roots: PathRoots, *, is_input: bool) -> P
         raise ServiceError(f"{member} {name!r} is not a root:relative/path name; the service opens media only "
                            f"inside its roots ({', '.join(sorted(roots.roots))})", code="path.not_rooted", status=400)
     root = split_ref(name)[0]   # type: ignore[index]
+    if "\x00" in name:     # no file name holds a NUL (os.path would raise ValueError: a 500)
+        raise ServiceError(f"{member} {name!r} holds a NUL character, which no file name inside a root can",
+                           code="path.outside_roots", status=400)
     try:
         path = roots.resolve(name)
     except PathRootError as exc:
