@@ -1,6 +1,6 @@
 """The engine service's cost on this machine: request rates, one job's overhead, a warm first frame (not a test).
 
-    python benchmarks/service.py [--frames 96] [--requests 500] [--threads 8] [--runs 3] [--json OUT]
+    python benchmarks/service.py [--frames 96] [--requests 500] [--threads 8] [--runs 5] [--json OUT]
 
 Builds the demo studio under a ``show`` path root (tests/service_support.make_studio: the embedded
 example's keys, signed license and release, a ``--frames`` 1280x720 demo plate, a ``[service]``
@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=96, help="plate length, 1280x720 (default 96)")
     parser.add_argument("--requests", type=int, default=500, help="requests per rate measurement (default 500)")
     parser.add_argument("--threads", type=int, default=8, help="client threads of the concurrent rates (default 8)")
-    parser.add_argument("--runs", type=int, default=3, help="timed jobs per side, alternating (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="timed jobs per side, alternating (default 5)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
     from faceright.engine.jobs.local import LocalEngine
