@@ -228,6 +228,18 @@ def test_a_model_is_chosen_by_name_never_by_a_file_of_the_service(studio, servic
     assert "/root" not in error["message"] and str(Path.home()) not in error["message"]
 
 
+def test_a_plain_name_that_is_a_file_in_the_services_folder_is_not_opened_as_a_model(studio, service):
+    # the service runs in the repository's folder, where README.md is a file the catalog would open
+    doc = studio.shot("sh105", "show:out/model-name.mp4")
+    doc["swap"] = {**doc["swap"], "backend": "README.md"}
+    response = submit(service, doc)
+    assert response.status_code == 202
+    job = wait_finished(service, response.json()["id"])
+    assert job["state"] == "failed" and job["error"]["code"] == "model.not_found", job["error"]
+    assert "classic" in job["error"]["message"] and "/" not in job["error"]["message"]
+    assert not (studio.root / "out" / "model-name.mp4").exists()
+
+
 def test_a_name_with_a_nul_byte_is_refused_not_a_crash(studio, service):
     for member in ("donor.image", "output.path"):
         refused(studio, submit(service, with_member(studio.shot("sh103", "show:out/z.mp4"), member, "show:a\x00b")),

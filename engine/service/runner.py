@@ -62,6 +62,7 @@ def run_job(d: Dispatcher, job_id: str, device: int, engine: Any, live: Live) ->
         shot = FaceShot.loads(shot_json)
         shot = replace(shot, results=None)
         check_media(shot, roots)
+        check_models(shot, engine)
         if live.cancel.is_set():
             raise JobCancelledError("cancelled before it started")
         outcome = engine.swap(shot, progress=progress)
@@ -116,6 +117,18 @@ def _finish(d: Dispatcher, job_id: str, outcome: dict[str, Any], user: str) -> N
                 f"record ({redact(str(exc), d.config.paths)}); resume the job once the ledger is back"))
             return
     d.store.update(job_id, state="done", finished_at=now_text(), ledger=record, resumable=False, error=None)
+
+
+def check_models(shot: FaceShot, engine: Any) -> None:
+    """Each model the client chose must be one the service's catalog lists by name (or ``auto`` /
+    ``classic``): the catalog would open any other name that is a file, e.g. in the service's folder."""
+    names = {model.name for model in engine.runtime.catalog.all()} | {"classic"}
+    for member in ("backend", "detector", "recogniser"):
+        choice = getattr(shot.swap, member)
+        if choice is not None and choice != "auto" and choice not in names:
+            raise ServiceError(f"swap.{member} {choice!r} is not a model installed on the service (installed: "
+                               f"{', '.join(sorted(names))}); name one of them, or leave it to the service",
+                               code="model.not_found")
 
 
 def error_code(exc: FaceRightError) -> str:
