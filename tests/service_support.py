@@ -55,12 +55,14 @@ class Studio:
 
 
 def make_studio(folder: Path, *, plate_frames: int = 6, size: tuple[int, int] = (320, 180),
-                service: dict[str, Any] | None = None, long_plate: int = 0) -> Studio:
+                service: dict[str, Any] | None = None, long_plate: int = 0, example: tuple[int, int] = (4, 1)) -> Studio:
+    """``example``: the embedded example's plate and cutaway lengths (its timelines' cuts); the
+    default is the least that builds, a publish's deliverable needs 2 s (48 + 1 frames) for its label."""
     from faceright.engine.cli.demo import build_example
     from faceright.engine.demo import write_demo_plate
 
     root = folder / "show"
-    built = build_example(root, frames=4, broll=1, backend="classic")
+    built = build_example(root, frames=example[0], broll=example[1], backend="classic")
     write_demo_plate(root / "small.mp4", frames=plate_frames, size=size)
     if long_plate:
         write_demo_plate(root / "long.mp4", frames=long_plate, size=size)

@@ -167,3 +167,31 @@ def test_the_client_imports_no_onnxruntime_nor_the_web_stack():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_publish_swaps_its_shots_on_the_configured_service(tmp_path):
+    """A TD's `faceright publish` with [service] url set: the gates check in-process, the shots are
+    swapped by the service (its jobs, its ledger records), and the publish passes."""
+    import opentimelineio as otio
+
+    studio = make_studio(tmp_path, example=(48, 1))
+    timeline = studio.built.example.licensed
+    cut = otio.adapters.read_from_file(str(timeline))   # the donor on the show's storage, as a studio keeps it
+    for clip in cut.find_clips():
+        if "faceright" in clip.metadata:
+            clip.metadata["faceright"]["faceshot"]["donor"]["image"] = str(studio.root / studio.built.donor.name)
+    otio.adapters.write_to_file(cut, str(timeline))
+    with ServiceProcess(studio) as service:
+        env = {"FACERIGHT_HOME": str(studio.home), "FACERIGHT_SERVICE_URL": service.url, "PATH": "/usr/bin:/bin"}
+        published = subprocess.run([*faceright_command(), "publish", str(timeline), "--no-progress", "--json"],
+                                   env=env, capture_output=True, text=True, timeout=600)
+        assert published.returncode == 0, published.stdout[-2000:] + published.stderr[-2000:]
+        with RemoteEngine(studio.config(), url=service.url) as client:
+            jobs = client.jobs()
+    assert sorted(j.shot_id for j in jobs) == ["sh010", "sh030"] and all(j.state == "done" for j in jobs)
+    shots = timeline.parent / f"{timeline.stem}.publish" / "shots"
+    assert sorted(p.name for p in shots.glob("*.mp4")) == ["sh010.mp4", "sh030.mp4"]
+    with open_ledger(studio.config()) as ledger:
+        kinds = [r.entry.get("kind", "publish") for r in ledger.records()]
+        assert not blocking(ledger.verify())
+    assert kinds.count("engine.job") == 2 and len(kinds) == 3
