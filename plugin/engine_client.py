@@ -32,7 +32,6 @@ if TYPE_CHECKING:   # annotations only: the core's label and license modules loa
     from .licenses.identity import FaceEmbedder
 
 ENTRY_POINT_GROUP = "faceright.engines"
-DEFAULT_ENGINE = "local"
 
 
 @dataclass(frozen=True)

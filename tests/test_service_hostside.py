@@ -45,7 +45,7 @@ def test_a_host_without_onnxruntime_swaps_through_the_service(tmp_path):
     # the client in a fresh interpreter of the host's environment, so sys.modules shows what it needed
     client = ("import json, sys; from faceright.config import Config; from faceright.service.client import "
               "RemoteEngine; from faceright.shot import FaceShot; "
-              f"config = Config.load(); shot = FaceShot.from_json(json.loads(sys.argv[2])); "
+              "config = Config.load(); shot = FaceShot.from_json(json.loads(sys.argv[2])); "
               "engine = RemoteEngine(config, url=sys.argv[1]); o = engine.swap(shot); engine.close(); "
               "print(json.dumps({'proven': o.label.proven, 'frames': o.frames, 'faces': o.faces_swapped, "
               "'outputs': [f.path for f in o.shot.results.outputs], 'heavy': sorted({'onnxruntime', 'cv2', 'av', "

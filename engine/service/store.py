@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -216,10 +214,6 @@ def _view(row: Any) -> JobView:
         ledger=json.loads(row["ledger"]) if row["ledger"] else None)
 
 
-def with_progress(view: JobView, progress: JobProgress) -> JobView:
-    return replace(view, progress=progress)
-
-
 def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip().splitlines()
@@ -231,6 +225,3 @@ def _redact(url: str) -> str:
 
     return redact(url)
 
-
-def ids(views: Iterable[JobView]) -> list[str]:
-    return [v.id for v in views]
