@@ -106,7 +106,13 @@ def swap_shot(shot: FaceShot, runtime: Runtime, config: Config, *,
               progress: ProgressCallback | None = None) -> SwapOutcome:
     """Verify ``shot``'s license and release, then swap it; the returned shot carries its results."""
     media = shot.media(config.paths)
-    request = request_of(shot, media, config)
+    return swap_request(shot, media, request_of(shot, media, config), runtime, config, progress=progress)
+
+
+def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runtime, config: Config, *,
+                 progress: ProgressCallback | None = None) -> SwapOutcome:
+    """:func:`swap_shot` with the engine's request given: the farm's chunks write a part of the shot's
+    range into an intermediate sequence, after the same verification."""
     prepared = prepare(request, runtime)
     coverage = coverage_of(shot, media, prepared, runtime, config, first_selected(media.plate, shot, prepared))
     if coverage.blocks:

@@ -43,7 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 #: the entry point group through which the engine adds its commands
 COMMANDS_GROUP = "faceright.commands"
 #: the engine's commands: when one is missing the installation is broken, and --help says so
-ENGINE_COMMANDS: tuple[str, ...] = ("models", "doctor", "demo", "engine")
+ENGINE_COMMANDS: tuple[str, ...] = ("models", "doctor", "demo", "engine", "farm")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,304 @@
+"""What a farm worker runs for a bundle's steps: ``faceright farm task gate|chunk|assemble``.
+
+- **gate**: every shot's license, release and model hashes checked on the worker (the engine's
+  :meth:`~faceright.engine.jobs.local.LocalEngine.check`); any blocking finding fails the step,
+  so no chunk starts. The verdicts go to ``JOB/gate.json``.
+- **chunk** ``--frames A-B``: the frames of the chunk not yet done are swapped — verified again
+  by the same swap job as ``faceright swap`` — into a staging folder as lossless PNG frames,
+  then moved into ``JOB/frames/<shot>/`` and recorded with their sha256 in a span manifest
+  written last. A frame counts as done only when a manifest lists it and its bytes still hash to
+  the same value: a chunk killed at any moment leaves only its staging folder (removed by the
+  next run of any chunk of the shot), and re-running a job redoes exactly what is missing,
+  whatever the chunk boundaries of the new run. Each run of frames starts with a key-frame
+  pass: it is decoded and analysed from the single-machine run's key frame at or before its
+  first frame (the frames before are thrown away), so face tracking picks the same faces.
+- **assemble**: the only writer of the shot's output name. The frames are checked complete and
+  unchanged, encoded exactly as ``faceright swap`` encodes (same writer, settings, audio, start
+  timecode, the AIGC label in the metadata and, for a deliverable, the visible label burned in
+  from the first frame), the label proven on the written file, the shot's results written to
+  ``JOB/results/<shot>.faceshot.json`` and the job recorded in the ledger.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from faceright.atomic import make_folder, write_replacing
+from faceright.config import Config
+from faceright.errors import FaceRightError, SwapRefusedError
+from faceright.findings import Finding, blocking
+from faceright.frames import FrameRange
+from faceright.shot import FaceShot, FileHash, Results, Verdict
+
+from ..media import SequencePattern, open_sink, open_source
+from faceright.farm.pathmap import PathMapping
+
+log = logging.getLogger(__name__)
+
+FRAME_PATTERN = "frame.%07d.png"
+
+
+class FarmTaskError(FaceRightError):
+    """A farm task cannot do its part (frames missing or changed, a gate that blocks)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class JobFolder:
+    root: Path
+
+    def frames(self, shot: FaceShot) -> Path:
+        return self.root / "frames" / _safe(shot.shot_id)
+
+    def spans(self, shot: FaceShot) -> Path:
+        return self.frames(shot) / "spans"
+
+    def result(self, shot: FaceShot) -> Path:
+        return self.root / "results" / f"{_safe(shot.shot_id)}.faceshot.json"
+
+
+def _safe(shot_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in shot_id)
+
+
+def find_shot(shots: list[FaceShot], shot_id: str) -> FaceShot:
+    for shot in shots:
+        if shot.shot_id == shot_id:
+            return shot
+    raise FarmTaskError(f"the bundle has no shot {shot_id!r} (shots: {', '.join(s.shot_id for s in shots)})")
+
+
+def shot_key(shot: FaceShot) -> str:
+    """A digest of what the frames depend on: a changed shot never reuses another's frames."""
+    body = json.dumps(shot.to_json() | {"results": None, "output": None}, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(body).hexdigest()
+
+
+def parse_chunk(text: str) -> FrameRange:
+    """OpenJD's CONTIGUOUS chunk value: ``A-B``, or ``A`` for a one-frame chunk."""
+    text = text.strip()
+    return FrameRange.parse(text) if "-" in text else FrameRange.parse(f"{text}-{text}")
+
+
+def mapped(shot: FaceShot, mapping: PathMapping) -> FaceShot:
+    """``shot`` with the farm's path-mapping rules applied to plain paths (root names stay as they are)."""
+    if not mapping.rules:
+        return shot
+    return replace(
+        shot, plate=replace(shot.plate, path=mapping.apply(shot.plate.path)),
+        donor=replace(shot.donor, image=mapping.apply(shot.donor.image)),
+        plate_face=replace(shot.plate_face, image=mapping.apply(shot.plate_face.image)),
+        license=replace(shot.license, path=mapping.apply(shot.license.path)),
+        release=replace(shot.release, path=mapping.apply(shot.release.path)),
+        output=replace(shot.output, path=mapping.apply(shot.output.path)))
+
+
+# -- gate ---------------------------------------------------------------------------------------------
+
+
+def run_gate(shots: list[FaceShot], job: JobFolder, engine: Any) -> list[Finding]:
+    """Check every shot; the blocking findings (empty: the job may go on). ``JOB/gate.json`` records all."""
+    record, blocked = {}, []
+    for shot in shots:
+        checked = engine.check(shot)
+        findings = list(checked.coverage.findings) + list(checked.models)
+        record[shot.shot_id] = {"license_id": checked.coverage.license_id, "release_id": checked.coverage.release_id,
+                                "findings": [f.to_json() for f in findings]}
+        blocked += [replace(f, message=f"{shot.shot_id}: {f.message}") for f in blocking(findings)]
+    make_folder(job.root)
+    write_replacing(job.root / "gate.json", (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return blocked
+
+
+# -- chunks -------------------------------------------------------------------------------------------
+
+
+def done_frames(shot: FaceShot, job: JobFolder) -> dict[int, str]:
+    """Frame number -> sha256 of every frame a span manifest lists for this shot (as written)."""
+    found: dict[int, str] = {}
+    key = shot_key(shot)
+    for manifest in sorted(job.spans(shot).glob("*.json")):
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if data.get("shot_key") != key:
+            continue
+        for number, digest in data.get("frames", {}).items():
+            found[int(number)] = digest
+    return found
+
+
+def verified(shot: FaceShot, job: JobFolder, numbers: range | list[int]) -> set[int]:
+    """The frames among ``numbers`` that are done and whose files still hash as recorded."""
+    done = done_frames(shot, job)
+    folder = job.frames(shot)
+    ok = set()
+    for number in numbers:
+        digest = done.get(number)
+        path = folder / (FRAME_PATTERN % number)
+        if digest is not None and path.is_file() and _sha256(path) == digest:
+            ok.add(number)
+    return ok
+
+
+def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, config: Config, *,
+              keyframe_interval: int) -> tuple[int, int]:
+    """Swap the frames of ``frames`` that are not done yet; ``(frames swapped, frames already done)``."""
+    from ..jobs.swap import request_of, swap_request
+
+    whole = shot.plate.frames
+    if whole is None or frames.first < whole.first or frames.end > whole.end:
+        raise FarmTaskError(f"chunk {frames.to_cli()} lies outside shot {shot.shot_id!r}'s frames "
+                            f"{whole.to_cli() if whole else '(none)'}")
+    folder = job.frames(shot)
+    make_folder(job.spans(shot))
+    _remove_stale_staging(folder)
+    have = verified(shot, job, range(frames.first, frames.end))
+    runs = _missing_runs(frames, have)
+    swapped = 0
+    media = shot.media(config.paths)
+    for run in runs:
+        # decode from the single run's key frame at or before this run, so tracking starts the same
+        start = whole.first + (run.first - whole.first) // keyframe_interval * keyframe_interval
+        staging = folder / f".staging-{run.first}-{run.last}-{os.getpid()}"
+        make_folder(staging)
+        pattern = staging / FRAME_PATTERN
+        part = replace(shot, plate=replace(shot.plate, frames=FrameRange(start, run.end)),
+                       output=replace(shot.output, path=str(pattern), deliverable=False, overwrite=False))
+        request = request_of(part, media, config)
+        request = replace(request, output=pattern, frames=FrameRange(start, run.end), deliverable=False,
+                          writer_options={**dict(request.writer_options), "first_frame": start})
+        try:
+            swap_request(part, replace(media, output=pattern), request, engine.runtime, config)
+        except SwapRefusedError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        digests = {}
+        for number in range(run.first, run.end):
+            name = FRAME_PATTERN % number
+            os.replace(staging / name, folder / name)
+            digests[str(number)] = _sha256(folder / name)
+        manifest = {"shot_id": shot.shot_id, "shot_key": shot_key(shot), "first": run.first, "last": run.last,
+                    "frames": digests}
+        write_replacing(job.spans(shot) / f"{run.first:07d}-{run.last:07d}.json",
+                        (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
+        shutil.rmtree(staging, ignore_errors=True)
+        swapped += len(run)
+    return swapped, len(have)
+
+
+def _missing_runs(frames: FrameRange, have: set[int]) -> list[FrameRange]:
+    runs, start = [], None
+    for number in range(frames.first, frames.end):
+        if number in have:
+            if start is not None:
+                runs.append(FrameRange(start, number))
+                start = None
+        elif start is None:
+            start = number
+    if start is not None:
+        runs.append(FrameRange(start, frames.end))
+    return runs
+
+
+def _remove_stale_staging(folder: Path) -> None:
+    """Staging folders of chunks that died (their process is gone) are thrown away."""
+    for staging in folder.glob(".staging-*"):
+        pid = staging.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- assemble -----------------------------------------------------------------------------------------
+
+
+def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) -> FaceShot:
+    """Encode the shot's frames into its output, label and prove it, record it; the shot with its results."""
+    from faceright.labels.aigc import AIGC_KEY, build_label
+    from faceright.labels.visible import VisibleLabel
+
+    from ..jobs.swap import _sha256 as sha256_file, prove_label, request_of
+
+    whole = shot.plate.frames
+    assert whole is not None
+    missing = sorted(set(range(whole.first, whole.end)) - verified(shot, job, range(whole.first, whole.end)))
+    if missing:
+        shown = ", ".join(str(n) for n in missing[:8]) + (" ..." if len(missing) > 8 else "")
+        raise FarmTaskError(f"shot {shot.shot_id!r} cannot be assembled: {len(missing)} frame(s) are missing or "
+                            f"changed ({shown}); re-run the job, and only those chunks run again")
+    media = shot.media(config.paths)
+    request = request_of(shot, media, config)
+    label = build_label(config.labels)
+    visible = VisibleLabel.from_settings(config.labels) if request.deliverable else None
+    sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
+    frames_pattern = job.frames(shot) / FRAME_PATTERN
+    with open_source(request.plate, whole, rate=request.rate) as plate:
+        info, span = plate.info, plate.range
+    rate = float(info.rate)
+    with open_source(frames_pattern, whole, rate=info.rate) as swapped, \
+            open_sink(request.output, like=info, frames=span, metadata={AIGC_KEY: label.to_json()},
+                      overwrite=request.overwrite, sources=sources, **dict(request.writer_options)) as sink:
+        for index, frame in swapped:
+            if visible is not None:
+                frame = visible.burn(frame, index - span.first, rate, len(span))
+            sink.write(frame)
+    written = sink.frames if SequencePattern.parse(request.output) is not None else span
+    report = prove_label(request.output, written, request.labels, deliverable=request.deliverable)
+    gate = _gate_record(job, shot)
+    outputs = ([request.output] if SequencePattern.parse(request.output) is None
+               else [SequencePattern.parse(request.output).path(n) for n in written])
+    results = Results(
+        outputs=tuple(FileHash(config.paths.to_ref(str(p)), sha256_file(p)) for p in outputs),
+        produce_id=label.ProduceID, license_id=gate.get("license_id"), release_id=gate.get("release_id"),
+        verdicts=tuple(Verdict(f["code"], f["severity"], f["message"]) for f in gate.get("findings", []))
+        + tuple(Verdict(f.code, f.severity, f.message) for f in report.findings),
+        frames=whole, label_proven=report.proven)
+    done = shot.with_results(results)
+    write_replacing(job.result(shot), done.dumps().encode("utf-8"))
+    if not report.proven:
+        raise FarmTaskError(f"{shot.output.path}: the AIGC label is not proven on the written file: "
+                            + "; ".join(f.message for f in report.findings if f.blocks))
+    return done
+
+
+def _gate_record(job: JobFolder, shot: FaceShot) -> dict[str, Any]:
+    try:
+        return json.loads((job.root / "gate.json").read_text(encoding="utf-8")).get(shot.shot_id, {})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise FarmTaskError(f"the gate's record {job.root / 'gate.json'} is missing: the Gate step did not run for "
+                            "this job folder; run the whole job") from None
+
+
+def record_in_ledger(shot: FaceShot, config: Config, *, job_name: str, user: str) -> Any:
+    from faceright.ledger import open_ledger
+
+    entry = {"kind": "farm.job", "job": job_name, "shot": shot.to_json()}
+    with open_ledger(config) as ledger:
+        return ledger.append(entry, user=user)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
