@@ -29,6 +29,7 @@ from .errors import (
     SwapRefusedError,
     TimelineError,
 )
+from .farm.bundle import Bundle as FarmBundle, write_bundle as write_farm_bundle
 from .findings import Finding, blocking
 from .frames import FrameRange
 from .labels.policy import LabelSettings
@@ -78,6 +79,8 @@ __all__ = [
     "read_timeline", "mark_face_shot", "Timeline", "TimelineShot", "TimelineProblem", "Cut", "PublishSession",
     "StageProgress", "GateFailed", "ShotCheck", "FaceCrop", "publish_checks", "publish_results", "conform_clips",
     "relabel", "labelled_copy", "make_output_folder", "refresh_revocations", "open_ledger",
+    # the farm: a shot or a timeline's face shots as an Open Job Description bundle
+    "write_farm_bundle", "FarmBundle",
     # errors
     "FaceRightError", "ConfigError", "DependencyMissingError", "FrameRangeError", "LicenseError", "MediaError",
     "NoFaceError", "PathRootError", "ShotError", "SwapRefusedError", "TimelineError",
