@@ -158,9 +158,9 @@ def _task(args: argparse.Namespace) -> int:
                   f"{already} already done and verified")
             return 0
         done = run_assemble(shot, job, config, engine)
-    record = record_in_ledger(done, config, job_name=str(job.root.resolve()), user=_user())
+    record = record_in_ledger(done, job, config, user=_user())
     print(f"faceright farm: {shot.shot_id} assembled into {shot.output.path}, label proven; ledger record "
-          f"{record.sequence}")
+          f"{record['sequence']}")
     return 0
 
 

@@ -104,9 +104,13 @@ def mapped(shot: FaceShot, mapping: PathMapping) -> FaceShot:
 
 
 def run_gate(shots: list[FaceShot], job: JobFolder, engine: Any) -> list[Finding]:
-    """Check every shot; the blocking findings (empty: the job may go on). ``JOB/gate.json`` records all."""
-    record, blocked = {}, []
+    """Check every shot; the blocking findings (empty: the job may go on). ``JOB/gate.json`` records all.
+    A shot this job already assembled (its output as recorded) is not checked again: re-running a
+    finished job changes nothing."""
+    record, blocked = _previous_gate(job), []
     for shot in shots:
+        if shot.shot_id in record and already_assembled(shot, job, engine.config) is not None:
+            continue
         checked = engine.check(shot)
         findings = list(checked.coverage.findings) + list(checked.models)
         record[shot.shot_id] = {"license_id": checked.coverage.license_id, "release_id": checked.coverage.release_id,
@@ -115,6 +119,14 @@ def run_gate(shots: list[FaceShot], job: JobFolder, engine: Any) -> list[Finding
     make_folder(job.root)
     write_replacing(job.root / "gate.json", (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return blocked
+
+
+def _previous_gate(job: JobFolder) -> dict[str, Any]:
+    try:
+        data = json.loads((job.root / "gate.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 # -- chunks -------------------------------------------------------------------------------------------
@@ -240,6 +252,9 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
 
     whole = shot.plate.frames
     assert whole is not None
+    finished = already_assembled(shot, job, config)
+    if finished is not None:
+        return finished
     missing = sorted(set(range(whole.first, whole.end)) - verified(shot, job, range(whole.first, whole.end)))
     if missing:
         shown = ", ".join(str(n) for n in missing[:8]) + (" ..." if len(missing) > 8 else "")
@@ -280,6 +295,25 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     return done
 
 
+def already_assembled(shot: FaceShot, job: JobFolder, config: Config) -> FaceShot | None:
+    """The shot as a previous assemble of this job wrote it, when every output still has the recorded
+    bytes and its label was proven (a re-run after the ledger failed, or of a finished job)."""
+    from ..jobs.swap import _sha256 as sha256_file
+
+    try:
+        done = FaceShot.load(job.result(shot))
+    except FaceRightError:
+        return None
+    results = done.results
+    if results is None or not results.label_proven or not results.outputs or shot_key(done) != shot_key(shot):
+        return None
+    for output in results.outputs:
+        path = config.paths.resolve(output.path)
+        if not path.is_file() or sha256_file(path) != output.sha256:
+            return None
+    return done
+
+
 def _gate_record(job: JobFolder, shot: FaceShot) -> dict[str, Any]:
     try:
         return json.loads((job.root / "gate.json").read_text(encoding="utf-8")).get(shot.shot_id, {})
@@ -288,12 +322,21 @@ def _gate_record(job: JobFolder, shot: FaceShot) -> dict[str, Any]:
                             "this job folder; run the whole job") from None
 
 
-def record_in_ledger(shot: FaceShot, config: Config, *, job_name: str, user: str) -> Any:
+def record_in_ledger(shot: FaceShot, job: JobFolder, config: Config, *, user: str) -> dict[str, Any]:
+    """Append the assembled shot to the ledger once per job: a re-run finds the record it wrote."""
     from faceright.ledger import open_ledger
 
-    entry = {"kind": "farm.job", "job": job_name, "shot": shot.to_json()}
+    marker = job.result(shot).with_suffix(".ledger.json")
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    entry = {"kind": "farm.job", "job": str(job.root.resolve()), "shot": shot.to_json()}
     with open_ledger(config) as ledger:
-        return ledger.append(entry, user=user)
+        written = ledger.append(entry, user=user)
+    record = {"sequence": written.sequence, "hash": written.hash}
+    write_replacing(marker, (json.dumps(record) + "\n").encode("utf-8"))
+    return record
 
 
 def _sha256(path: Path) -> str:
