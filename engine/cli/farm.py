@@ -94,15 +94,19 @@ def _run(args: argparse.Namespace) -> int:
     from faceright.farm.run import run_bundle
     from faceright.progress import TerminalProgress
 
+    from faceright.farm.bundle import SHOTS, read_shots
+    from faceright.progress import Progress
+
     program = args.program or _this_program()
+    total = sum(len(s.plate.frames) for s in read_shots(args.bundle / SHOTS) if s.plate.frames) \
+        if (args.bundle / SHOTS).is_file() else None
     with TerminalProgress("farm", disable=args.no_progress) as bar:
-        done = [0]
+        done, swapped = [0], [0]
 
-        def frames(n: int) -> None:
-            done[0] += n
-            from faceright.progress import Progress
-
-            bar(Progress(done[0], None, 0.0))
+        def frames(new: int, already: int) -> None:
+            done[0] += new + already
+            swapped[0] += new
+            bar(Progress(done[0], total, 0.0))
 
         def line(text: str) -> None:
             if not args.quiet or "faceright farm:" in text or "rror" in text:
@@ -113,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"faceright: the bundle {args.bundle} failed at {result.failed}; fix the cause and run it again: "
               "chunks already done and verified are skipped", file=sys.stderr)
         return 1
-    print(f"{args.bundle}: done ({done[0]} frame(s) swapped in this run)")
+    print(f"{args.bundle}: done ({swapped[0]} frame(s) swapped in this run, {done[0] - swapped[0]} found done)")
     return 0
 
 

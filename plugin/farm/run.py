@@ -24,7 +24,8 @@ from faceright.errors import DependencyMissingError, ShotError
 from .bundle import PARAMETERS, SHOTS, TEMPLATE, read_shots, step_names
 
 FARM_INSTALL = "pip install 'faceright[farm]'"
-_DONE = re.compile(r"faceright farm: (?P<shot>.+?) frames (?P<first>\d+)-(?P<last>\d+): (?P<swapped>\d+) swapped")
+_DONE = re.compile(r"faceright farm: (?P<shot>.+?) frames (?P<first>\d+)-(?P<last>\d+): (?P<swapped>\d+) swapped, "
+                   r"(?P<already>\d+) already")
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,10 @@ def parameter_values(folder: Path) -> dict[str, Any]:
 
 
 def run_bundle(folder: Path, *, workers: int = 1, program: str | None = None,
-               on_line: Callable[[str], None] | None = None, on_frames: Callable[[int], None] | None = None) -> RunResult:
+               on_line: Callable[[str], None] | None = None,
+               on_frames: Callable[[int, int], None] | None = None) -> RunResult:
     """Run the bundle in ``folder``; ``on_line`` gets every line openjd prints, ``on_frames`` the
-    frames each finished chunk swapped."""
+    frames each finished chunk swapped and those it found done already."""
     folder = Path(folder)
     template = folder / TEMPLATE
     if not template.is_file() or not (folder / SHOTS).is_file():
@@ -81,7 +83,7 @@ def run_bundle(folder: Path, *, workers: int = 1, program: str | None = None,
                     on_line(line)
                 match = _DONE.search(line)
                 if match and on_frames is not None:
-                    on_frames(int(match["swapped"]))
+                    on_frames(int(match["swapped"]), int(match["already"]))
         return process.wait()
 
     if workers == 1:
