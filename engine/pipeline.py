@@ -94,7 +94,11 @@ class SwapPipeline:
         *,
         total: int | None = None,
         progress: ProgressCallback | None = None,
+        swap_from: int | None = None,
     ) -> PipelineStats:
+        """Stream ``frames`` through the stages into ``write``. Frames before ``swap_from`` (a farm
+        chunk's lead-in from the key frame before it) are analysed, so faces are tracked from
+        there, but neither swapped nor handed to ``write``."""
         stats = PipelineStats()
         stop = threading.Event()
         errors: list[BaseException] = []
@@ -163,6 +167,8 @@ class SwapPipeline:
                     return
                 t0 = time.perf_counter()
                 item.targets = tracker.select(self.analyse(item.frame, embed=embed))
+                if swap_from is not None and item.index < swap_from:
+                    item.targets = []
                 stats.busy.analyse += time.perf_counter() - t0
                 put(analysed, item)
 
@@ -194,7 +200,8 @@ class SwapPipeline:
                 if item is _END:
                     return
                 t0 = time.perf_counter()
-                write(item.index, item.frame)
+                if swap_from is None or item.index >= swap_from:
+                    write(item.index, item.frame)
                 stats.busy.encode += time.perf_counter() - t0
                 stats.frames += 1
                 if progress is not None:

@@ -230,6 +230,26 @@ def test_a_chunk_killed_mid_way_is_redone_and_only_the_missing_chunks_run(studio
     assert not staging.exists() and not staging_folders(job)
 
 
+def test_chunks_that_do_not_start_on_a_key_frame_give_the_same_video(studio, tmp_path):
+    """Chunks of 10 (key frames every 12): each run is analysed from the key frame before it, its
+    lead-in neither swapped nor written, so the faces followed are the single run's."""
+    from faceright.engine.jobs.local import LocalEngine
+
+    doc = studio.shot("sh010", "show:out/single30.mp4", plate="show:long.mp4", frames=(0, 30))
+    with LocalEngine(studio.config()) as engine:
+        engine.swap(FaceShot.from_json(doc))
+    folder = bundle(studio, {**doc, "output": {"path": "show:out/chunks10.mp4"}}, tmp_path / "ten",
+                    "--chunk-size", "10", "--target-runtime", "0")
+    # a relative bundle path, as a TD types it
+    run = subprocess.run([*faceright_command(), "farm", "run", "ten", "--no-progress", "--quiet", "--program", PROGRAM],
+                         env=environment(studio), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stdout
+    assert chunk_lines(run.stdout) == {(0, 9): (10, 0), (10, 19): (10, 0), (20, 29): (10, 0)}
+    assert video_md5(studio.root / "out" / "chunks10.mp4") == video_md5(studio.root / "out" / "single30.mp4")
+    assert len(list((folder / "job" / "frames" / "sh010").glob("*.png"))) == 30   # no lead-in frame kept
+
+
 def test_two_workers_give_the_same_output_as_one(studio, single, two_workers):
     folder, run = two_workers
     assert chunk_lines(run.stdout) == {chunk: (CHUNK, 0) for chunk in CHUNKS}

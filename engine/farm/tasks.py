@@ -11,7 +11,8 @@
   next run of any chunk of the shot), and re-running a job redoes exactly what is missing,
   whatever the chunk boundaries of the new run. Each run of frames starts with a key-frame
   pass: it is decoded and analysed from the single-machine run's key frame at or before its
-  first frame (the frames before are thrown away), so face tracking picks the same faces.
+  first frame (those lead-in frames are neither swapped nor written), so face tracking picks
+  the same faces.
 - **assemble**: the only writer of the shot's output name. The frames are checked complete and
   unchanged, encoded exactly as ``faceright swap`` encodes (same writer, settings, audio, start
   timecode, the AIGC label in the metadata and, for a deliverable, the visible label burned in
@@ -187,7 +188,8 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
                        output=replace(shot.output, path=str(pattern), deliverable=False, overwrite=False))
         request = request_of(part, media, config)
         request = replace(request, output=pattern, frames=FrameRange(start, run.end), deliverable=False,
-                          writer_options={**dict(request.writer_options), "first_frame": start})
+                          lead_in=run.first - start,
+                          writer_options={**dict(request.writer_options), "first_frame": run.first})
         try:
             swap_request(part, replace(media, output=pattern), request, engine.runtime, config)
         except SwapRefusedError:

@@ -74,6 +74,9 @@ class SwapRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)   #: more container metadata for the output
     writer_options: Mapping[str, Any] = field(default_factory=dict)   #: e.g. preset, crf, codec, accurate_color
     reader_options: Mapping[str, Any] = field(default_factory=dict)   #: e.g. accurate_color, threads
+    #: the first frames of ``frames`` that are only analysed (faces tracked), neither swapped nor written:
+    #: a farm chunk's run starts at the single run's key frame before it
+    lead_in: int = 0
 
     def __post_init__(self) -> None:
         for name in ("plate", "donor", "output", "target"):
@@ -240,7 +243,8 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                     frame = visible.burn(frame, index - span.first, rate, len(span))
                 sink.write(frame)
 
-            stats = pipeline.run(source, write, total=len(span), progress=progress)
+            stats = pipeline.run(source, write, total=len(span), progress=progress,
+                                 swap_from=span.first + request.lead_in if request.lead_in else None)
         written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers
     label = prove_label(request.output, written, request.labels, deliverable=request.deliverable)
     if not label.proven:

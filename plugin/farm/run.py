@@ -57,7 +57,7 @@ def run_bundle(folder: Path, *, workers: int = 1, program: str | None = None,
                on_frames: Callable[[int, int], None] | None = None) -> RunResult:
     """Run the bundle in ``folder``; ``on_line`` gets every line openjd prints, ``on_frames`` the
     frames each finished chunk swapped and those it found done already."""
-    folder = Path(folder)
+    folder = Path(folder).resolve()     # openjd runs in the bundle's folder: a relative path would not lead there
     template = folder / TEMPLATE
     if not template.is_file() or not (folder / SHOTS).is_file():
         raise ShotError(f"{folder} is not a faceright bundle (no {TEMPLATE} and {SHOTS}); write one with "
