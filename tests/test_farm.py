@@ -250,6 +250,24 @@ def test_chunks_that_do_not_start_on_a_key_frame_give_the_same_video(studio, tmp
     assert len(list((folder / "job" / "frames" / "sh010").glob("*.png"))) == 30   # no lead-in frame kept
 
 
+def test_a_deliverable_is_assembled_with_its_visible_label_from_the_first_frame(studio, tmp_path):
+    """The assemble step burns the visible "AI生成" in (the chunks never do) and proves it by OCR on the
+    written file, as `faceright swap` does for a deliverable."""
+    from faceright.engine.demo import write_demo_plate
+    from faceright.labels.verify import verify_file
+
+    write_demo_plate(studio.root / "hd48.mp4", frames=48)   # 2 s at 1280x720: the label's least duration
+    doc = studio.shot("sh010", "show:out/deliverable.mp4", plate="show:hd48.mp4", frames=(0, 48))
+    doc["output"]["deliverable"] = True
+    folder = bundle(studio, doc, tmp_path / "deliverable", "--chunk-size", "24", "--target-runtime", "0")
+    run = farm_run(studio, folder, "--quiet")
+    assert run.returncode == 0, run.stdout
+    report = verify_file(studio.root / "out" / "deliverable.mp4", studio.config().labels, target="deliverable")
+    assert report.proven and "visible" in report.required, [f.message for f in report.findings]
+    chunk_frame = next((folder / "job" / "frames" / "sh010").glob("*.png"))
+    assert not verify_file(chunk_frame, studio.config().labels, target="deliverable").proven   # no text in chunks
+
+
 def test_two_workers_give_the_same_output_as_one(studio, single, two_workers):
     folder, run = two_workers
     assert chunk_lines(run.stdout) == {chunk: (CHUNK, 0) for chunk in CHUNKS}
