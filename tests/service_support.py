@@ -102,6 +102,7 @@ class ServiceProcess:
         self.env.pop("FACERIGHT_SERVICE_URL", None)
         self.log = log or studio.home / f"service-{port}.log"
         self.process: subprocess.Popen | None = None
+        self.health_headers: dict[str, str] = {}   #: e.g. the token, for a service that needs one
 
     def start(self, *, timeout: float = 60.0) -> ServiceProcess:
         self._log = self.log.open("ab")
@@ -112,7 +113,7 @@ class ServiceProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the service exited {self.process.returncode}: {self.output()}")
             try:
-                health = requests.get(f"{self.url}/health", timeout=1).json()
+                health = requests.get(f"{self.url}/health", headers=self.health_headers, timeout=1).json()
                 if all(d["ready"] for d in health.get("devices", [])) and health.get("devices"):
                     return self
             except (requests.RequestException, ValueError, KeyError):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from faceright.atomic import make_folder, write_replacing
+from faceright.compat import file_sha256
 from faceright.config import Config
 from faceright.errors import FaceRightError, SwapRefusedError
 from faceright.findings import Finding, blocking
@@ -157,7 +158,7 @@ def verified(shot: FaceShot, job: JobFolder, numbers: range | list[int]) -> set[
     for number in numbers:
         digest = done.get(number)
         path = folder / (FRAME_PATTERN % number)
-        if digest is not None and path.is_file() and _sha256(path) == digest:
+        if digest is not None and path.is_file() and file_sha256(path) == digest:
             ok.add(number)
     return ok
 
@@ -199,7 +200,7 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
         for number in range(run.first, run.end):
             name = FRAME_PATTERN % number
             os.replace(staging / name, folder / name)
-            digests[str(number)] = _sha256(folder / name)
+            digests[str(number)] = file_sha256(folder / name)
         manifest = {"shot_id": shot.shot_id, "shot_key": shot_key(shot), "first": run.first, "last": run.last,
                     "frames": digests}
         write_replacing(job.spans(shot) / f"{run.first:07d}-{run.last:07d}.json",
@@ -250,7 +251,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     from faceright.labels.aigc import AIGC_KEY, build_label
     from faceright.labels.visible import VisibleLabel
 
-    from ..jobs.swap import _sha256 as sha256_file, prove_label, request_of
+    from ..jobs.swap import prove_label, request_of
 
     whole = shot.plate.frames
     assert whole is not None
@@ -284,7 +285,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     outputs = ([request.output] if SequencePattern.parse(request.output) is None
                else [SequencePattern.parse(request.output).path(n) for n in written])
     results = Results(
-        outputs=tuple(FileHash(config.paths.to_ref(str(p)), sha256_file(p)) for p in outputs),
+        outputs=tuple(FileHash(config.paths.to_ref(str(p)), file_sha256(p)) for p in outputs),
         produce_id=label.ProduceID, license_id=gate.get("license_id"), release_id=gate.get("release_id"),
         verdicts=tuple(Verdict(f["code"], f["severity"], f["message"]) for f in gate.get("findings", []))
         + tuple(Verdict(f.code, f.severity, f.message) for f in report.findings),
@@ -300,8 +301,6 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
 def already_assembled(shot: FaceShot, job: JobFolder, config: Config) -> FaceShot | None:
     """The shot as a previous assemble of this job wrote it, when every output still has the recorded
     bytes and its label was proven (a re-run after the ledger failed, or of a finished job)."""
-    from ..jobs.swap import _sha256 as sha256_file
-
     try:
         done = FaceShot.load(job.result(shot))
     except FaceRightError:
@@ -311,7 +310,7 @@ def already_assembled(shot: FaceShot, job: JobFolder, config: Config) -> FaceSho
         return None
     for output in results.outputs:
         path = config.paths.resolve(output.path)
-        if not path.is_file() or sha256_file(path) != output.sha256:
+        if not path.is_file() or file_sha256(path) != output.sha256:
             return None
     return done
 
@@ -339,11 +338,3 @@ def record_in_ledger(shot: FaceShot, job: JobFolder, config: Config, *, user: st
     record = {"sequence": written.sequence, "hash": written.hash}
     write_replacing(marker, (json.dumps(record) + "\n").encode("utf-8"))
     return record
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

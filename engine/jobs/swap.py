@@ -20,7 +20,6 @@ licenses: it is the one place that combines them.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
+from faceright.compat import file_sha256
 from faceright.config import Config
 from faceright.engine_client import SwapOutcome
 from faceright.errors import ConfigError, SwapRefusedError
@@ -124,7 +124,7 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
             findings=list(coverage.findings))
     result = _render(request, runtime, prepared, progress=progress)
     results = Results(
-        outputs=tuple(FileHash(str(p), _sha256(p)) for p in _written_files(result)),
+        outputs=tuple(FileHash(str(p), file_sha256(p)) for p in _written_files(result)),
         produce_id=result.produce_id, license_id=coverage.license_id, release_id=coverage.release_id,
         verdicts=tuple(Verdict(f.code, f.severity, f.message) for f in coverage.findings + tuple(result.label.findings)),
         models=tuple(result.models), frames=result.frames, label_proven=result.label.proven)
@@ -267,14 +267,6 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
 def _written_files(result: SwapResult) -> list[Path]:
     pattern = SequencePattern.parse(result.output)
     return [result.output] if pattern is None else [pattern.path(n) for n in result.frames]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def prove_label(output: Path, frames: FrameRange, labels: LabelSettings, *, deliverable: bool) -> LabelReport:

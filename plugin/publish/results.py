@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from faceright.compat import file_sha256
 from faceright.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,6 @@ def problems(results: Sequence[dict], gates: Sequence[Any], context: Any) -> lis
 
 
 # -- the ledger entry ---------------------------------------------------------------------------
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def media_hash(path: Path | None) -> dict[str, Any] | None:
