@@ -12,8 +12,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from faceright import api
+if TYPE_CHECKING:   # the publish surface is imported when a publish runs, not to list the commands
+    from faceright import api
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +49,8 @@ class StageBars:
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if stage == "publish":
             return
+        from faceright import api
+
         if stage != self.stage:
             self.close()
             self.stage, self.bar = stage, api.TerminalProgress(stage, disable=self.disable)
@@ -64,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_for_result(args: argparse.Namespace):
     """:func:`run`, also returning the :class:`~faceright.validators.publish.PublishResult` (for the demo)."""
+    from faceright import api
+
     from .publish import run_publish
 
     timeline = args.timeline

@@ -19,12 +19,12 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceright.config import Config
 
-from ..demo import (PLATE_IMAGE, DemoStudio, PublishExample, demo_files, demo_studio, packaged_image, publish_example,
-                    write_config, write_demo_plate)
-from ..jobs.local import LocalEngine
+if TYPE_CHECKING:   # the demo's and the engine's modules are imported when the demo runs, not for --help
+    from ..demo import DemoStudio, PublishExample
 
 #: the code the blocked shot must be refused with: its donor is not the licensed person
 EXPECTED_BLOCK = "license.identity_mismatch"
@@ -63,6 +63,10 @@ def build_example(folder: Path, *, frames: int = 48, broll: int = 24, backend: s
     ``folder`` (the demo, the tests and the benchmarks share it). ``studio_config`` gives the studio's
     engine and label settings (default: a bare configuration in the folder)."""
     folder.mkdir(parents=True, exist_ok=True)
+    from ..demo import PLATE_IMAGE, demo_files, demo_studio, packaged_image, publish_example, write_config, \
+        write_demo_plate
+    from ..jobs.local import LocalEngine
+
     files = demo_files(folder)
     write_demo_plate(files.plate, frames=frames)
     performer = packaged_image(*PLATE_IMAGE)

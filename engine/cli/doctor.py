@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from faceright.engine.environment import Diagnosis, diagnose
-from faceright.engine.settings import engine_settings
+from typing import TYPE_CHECKING
 
 from faceright.cli.table import format_table
+
+if TYPE_CHECKING:   # the diagnosis imports the runtime: when the command runs, not for --help
+    from faceright.engine.environment import Diagnosis
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from faceright.engine.environment import diagnose
+    from faceright.engine.settings import engine_settings
+
     report = diagnose(engine_settings(), load=not args.no_load)
     if args.json:
         print(json.dumps(_as_json(report), indent=2))

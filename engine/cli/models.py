@@ -12,11 +12,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from faceright.engine.models.catalog import Catalog, Check
-from faceright.engine.settings import engine_settings
+from typing import TYPE_CHECKING
 
 from faceright.cli.table import format_table
+
+if TYPE_CHECKING:   # the catalog (and onnx under it) is imported when an action runs, not for --help
+    from faceright.engine.models.catalog import Catalog, Check
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
+    from faceright.engine.models.catalog import Catalog
+    from faceright.engine.settings import engine_settings
+
     return Catalog.from_settings(engine_settings(models_dir=args.models_dir))
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -20,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import requests
 
 from faceright.errors import ConfigError, LicenseError
 from faceright.findings import Finding, blocking
@@ -194,8 +194,9 @@ def _verify(args: argparse.Namespace) -> int:
         picture = identity.read_image(image_path)
         face = identity.evidence_from_image(picture.image, _embedder(), source=str(image_path),
                                             what="plate" if is_release else "donor")
-    with requests.Session() as session:
-        client = None if settings.revocation_mode == "offline" else revocation.RegistryClient(session, settings)
+    offline = settings.revocation_mode == "offline"
+    with contextlib.nullcontext() if offline else _http_session() as session:
+        client = None if offline else revocation.RegistryClient(session, settings)
         checker = revocation.RevocationChecker(keyring, settings, revocation.RevocationStore(), client)
         findings = Verifier(keyring, settings, checker).verify(signed, shot, face)
     _print_findings(findings, args.json)
@@ -260,7 +261,7 @@ def _revoke(args: argparse.Namespace) -> int:
         print(f"wrote the signed notice to {args.out}")
     if args.no_publish:
         return 0
-    with requests.Session() as session:
+    with _http_session() as session:
         revocation.RegistryClient(session, settings).publish_notice(d.revocation.registry_url, data)
     print(f"sent the notice to {d.revocation.registry_url}")
     return 0
@@ -277,7 +278,7 @@ def _refresh(args: argparse.Namespace) -> int:
         raise ConfigError("name the registries to refresh: --registry URL, or license files")
     store = revocation.RevocationStore()
     failed = 0
-    with requests.Session() as session:
+    with _http_session() as session:
         client = revocation.RegistryClient(session, settings)
         for url, key in targets.items():
             try:
@@ -288,3 +289,10 @@ def _refresh(args: argparse.Namespace) -> int:
                 continue
             print(f"{url}: {len(listing.entries)} revoked or suspended, list issued {listing.issued_at.isoformat()}")
     return 1 if failed else 0
+
+
+def _http_session() -> Any:
+    """A ``requests.Session`` for the registry (imported here: offline commands never load requests)."""
+    import requests
+
+    return requests.Session()

@@ -2,7 +2,10 @@
 
 Each module in :data:`COMMAND_MODULES` (the core's) and each ``faceright.commands`` entry
 point (the engine's: models, doctor, demo, so that the core never imports the engine) has
-``register(subparsers)`` which adds its parser and sets ``func(args) -> int``. A module that
+``register(subparsers)`` which adds its parser and sets ``func(args) -> int``. A run of one
+command registers only that command (``faceright --help`` registers them all); command
+modules import what their work needs inside the command, so that listing them (``--help``)
+loads neither PyAV, OpenCV, onnx nor onnxruntime. A module that
 fails to import is an error, never a silently missing command. The configuration is read
 once here and handed to the command as ``args.config``. Errors of ours become a one-line
 message and their exit code.
@@ -26,7 +29,6 @@ import os
 import signal
 import sys
 import threading
-from importlib.metadata import entry_points
 from typing import Iterator, Sequence
 
 from faceright import __version__
@@ -46,7 +48,14 @@ COMMANDS_GROUP = "faceright.commands"
 ENGINE_COMMANDS: tuple[str, ...] = ("models", "doctor", "demo", "engine", "farm")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just that command's parser (what a run of one
+    command needs: the other commands' modules are then not imported). An ``only`` that names
+    no command gives the whole parser, so argparse's own error lists them all."""
+    # a core command needs no entry point: reading every installed distribution's metadata is skipped
+    found = {} if only in COMMAND_MODULES else _engine_commands()
+    if only is not None and only not in COMMAND_MODULES and only not in found:
+        only = None
     parser = argparse.ArgumentParser(
         prog="faceright",
         description="Licensed face replacement, gated by likeness licenses and AIGC labels.",
@@ -56,16 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"faceright.cli.{name}")
-        module.register(sub)
-    found = {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+        if only in (None, name):
+            importlib.import_module(f"faceright.cli.{name}").register(sub)
     for name in sorted(found, key=lambda n: (n not in ENGINE_COMMANDS, n)):
-        found[name].load().register(sub)
+        if only in (None, name):
+            found[name].load().register(sub)
     missing = [name for name in ENGINE_COMMANDS if name not in found]
-    if missing:
+    if missing and only is None:
         parser.epilog = (f"the engine's commands ({', '.join(missing)}) are not registered: faceright's "
                          "package metadata is missing or stale; reinstall it (pip install -e '.[cpu]')")
     return parser
+
+
+def _engine_commands() -> dict:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
 
 
 #: exit codes of a stopped command: 128 + the signal's number, as shells report it
@@ -98,8 +113,18 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word when only ``-v``/``-vv`` come before it."""
+    for word in argv:
+        if word in ("-v", "-vv", "-vvv", "--verbose"):
+            continue
+        return None if word.startswith("-") else word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_named(argv))
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

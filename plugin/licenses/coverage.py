@@ -10,9 +10,10 @@ and says to give the file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from faceright.config import Config
 from faceright.errors import FaceRightError
@@ -51,14 +52,19 @@ class Coverage:
 @contextmanager
 def open_verifier(config: Config) -> Iterator[Verifier]:
     """A :class:`Verifier` with the TD's keyring, settings and revocation store (online when configured)."""
-    import requests
-
     settings = config.licenses
     keyring = config.keyring()
-    with requests.Session() as session:
-        client = None if settings.revocation_mode == "offline" else RegistryClient(session, settings)
+    offline = settings.revocation_mode == "offline"
+    with nullcontext() if offline else _http_session() as session:   # offline work never imports requests
+        client = None if offline else RegistryClient(session, settings)
         checker = RevocationChecker(keyring, settings, config.revocation_store(), client)
         yield Verifier(keyring, settings, checker)
+
+
+def _http_session() -> Any:
+    import requests
+
+    return requests.Session()
 
 
 Loader = Callable[..., "doc_mod.SignedDocument"]

@@ -19,6 +19,7 @@ import base64
 import binascii
 import dataclasses
 import math
+import struct
 import re
 import types
 import typing
@@ -26,15 +27,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping, Union
 from urllib.parse import urlsplit
-
-import numpy as np
 
 from faceright.compat import parse_instant
 
 from . import signing, strictjson
 from .strictjson import DocumentFormatError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LICENSE_SCHEMA = "faceright.likeness-license/1"
 RELEASE_SCHEMA = "faceright.plate-release/1"
@@ -128,21 +130,28 @@ class LikenessReference:
         if not self.images:
             raise ValueError("images must list the sha256 of at least one reference image")
         _unique(tuple(i.sha256 for i in self.images), "images")
-        _ = self.vector  # decoding it validates dim, base64 and norm
+        self._raw_vector()  # decoding it validates dim, base64 and norm
 
-    @property
-    def vector(self) -> np.ndarray:
+    def _raw_vector(self) -> bytes:
+        """The embedding's little-endian float32 bytes, checked (without numpy: parsing a
+        document must not need it)."""
         try:
             raw = base64.b64decode(self.embedding.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError) as exc:
             raise ValueError("embedding is not base64") from exc
         if self.dim <= 0 or len(raw) != 4 * self.dim:
             raise ValueError(f"embedding holds {len(raw)} bytes, expected {4 * self.dim} for dim {self.dim}")
-        vec = np.frombuffer(raw, dtype="<f4").astype(np.float32)
-        norm = float(np.linalg.norm(vec.astype(np.float64))) if np.all(np.isfinite(vec)) else math.nan
+        values = struct.unpack(f"<{self.dim}f", raw)
+        norm = math.sqrt(math.fsum(v * v for v in values)) if all(map(math.isfinite, values)) else math.nan
         if not abs(norm - 1.0) <= 1e-3:
             raise ValueError(f"embedding must be an L2-normalised vector (its length is {norm:.4g}, not 1)")
-        return vec
+        return raw
+
+    @property
+    def vector(self) -> np.ndarray:
+        import numpy as np
+
+        return np.frombuffer(self._raw_vector(), dtype="<f4").astype(np.float32)
 
 
 @dataclass(frozen=True)

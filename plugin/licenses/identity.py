@@ -15,13 +15,13 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from faceright import errors
-from faceright.vectors import Embedding, Frame, cosine
 from faceright.findings import Finding
+
+if TYPE_CHECKING:   # numpy is imported where a vector is computed: a command that checks no face never loads it
+    from faceright.vectors import Embedding, Frame
 
 from .document import LikenessReference
 
@@ -95,6 +95,8 @@ def evidence_from_image(
                 {"source": source},
             )
         raise
+    import numpy as np
+
     return FaceEvidence(np.asarray(embedding, dtype=np.float32).ravel(), embedder.model_id, source)
 
 
@@ -119,6 +121,8 @@ def check_identity(
         ]
     threshold = max(reference.threshold, min_threshold)
     try:
+        from faceright.vectors import cosine
+
         similarity = cosine(reference.vector, evidence.embedding)
     except ValueError as exc:
         return [
@@ -185,6 +189,10 @@ def make_reference(
         raise ReferenceImagesError("a likeness reference needs at least one reference image")
     if not 0.0 < threshold <= 1.0:
         raise ReferenceImagesError(f"threshold must be in (0, 1], got {threshold}")
+    import numpy as np
+
+    from faceright.vectors import cosine
+
     vectors = []
     for item in images:
         try:

@@ -30,10 +30,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import quote, urlsplit
-
-import requests
 
 from faceright.atomic import write_replacing
 from faceright.errors import LicenseError
@@ -45,6 +43,9 @@ from .document import Document, Revocation, convert, split_envelope
 from .keyring import Keyring
 from .settings import LicenseSettings
 from .strictjson import DocumentFormatError
+
+if TYPE_CHECKING:   # requests comes with the caller's session: offline work never imports it
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,8 @@ class RegistryClient:
         raise RegistryError(f"registry {url} did not answer after {attempts} attempt(s): {last}")
 
     def _once(self, method: str, url: str, params: dict[str, str] | None, body: bytes | None) -> bytes:
+        import requests
+
         s = self.settings
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -247,6 +250,8 @@ class RegistryClient:
             return self._read(response, url)
 
     def _read(self, response: requests.Response, url: str) -> bytes:
+        import requests
+
         s = self.settings
         deadline = time.monotonic() + s.connect_timeout_s + s.read_timeout_s
         chunks, size = [], 0
@@ -286,6 +291,8 @@ class RegistryClient:
 
 def _describe(exc: requests.RequestException) -> str:
     """A short reason for a requests error (its urllib3 cause, not the whole retry chain)."""
+    import requests
+
     reason = exc.args[0] if exc.args else exc
     reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError -> the real cause
     text = str(reason)
