@@ -15,6 +15,8 @@ test and the code under test) share nothing.
   :func:`faceright.engine.models.fixups.fix_for_onnxruntime` before a session is made from it;
   a YuNet detector also through :func:`faceright.engine.models.input_size.free_yunet_input_size`,
   so one session runs it at any input size (640 to find faces, small crops to refine landmarks).
+  Both happen once per model content, in the catalog's :class:`~faceright.engine.models.prepared.ModelCache`
+  (on disk under ``[engine] model_cache_dir``): a later process makes its sessions without ``onnx``.
 - **I/O binding**: a :class:`Session` runs through ``io_binding()`` with ``OrtValue``\\ s on the
   session's device — on by default when the session runs on CUDA/TensorRT, and available on
   CPU too (same code, device ``"cpu"``), so the GPU path's code is what the tests run.
@@ -40,7 +42,6 @@ from types import MappingProxyType, ModuleType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from onnx import numpy_helper
 
 from faceright.errors import ConfigError, DependencyMissingError
 
@@ -48,10 +49,7 @@ from .backends import Detector, Recogniser, Swapper, check_backend
 from .batching import run_in_batches
 from .models.catalog import Catalog, ModelFile
 from .models.errors import ModelError, ModelNotFoundError
-from .models.fixups import fix_for_onnxruntime
-from .models.input_size import free_yunet_input_size
-from .models.routing import Route, backend_class, check_role, emap_initializer
-from .models.signature import read_model
+from .models.routing import Route, backend_class, check_role
 from .settings import EngineSettings, engine_settings
 from .types import ModelKind
 
@@ -390,30 +388,25 @@ class Runtime:
 
     def _create(self, model: ModelFile, chosen: list[tuple[str, dict[str, Any]]]) -> Session:
         ort = self.ort
-        proto = read_model(model.path)
-        if model.kind == "swapper":
-            name = emap_initializer(model.signature)
-            if name is not None:
-                tensor = next(t for t in proto.graph.initializer if t.name == name)
-                self._emaps[model.sha256] = numpy_helper.to_array(tensor).astype(np.float32)
-        from_graph = getattr(backend_class(model.kind, model.family), "options_from_graph", None)
-        if from_graph is not None:   # e.g. an MXNet ArcFace export that normalises inside its graph
-            self._graph_options[model.sha256] = from_graph(proto)
-        fixed = fix_for_onnxruntime(proto)
-        if model.kind == "detector" and model.family == "yunet":
-            try:  # one session for the 640 pass that finds faces and the windows that refine them
-                fixed = free_yunet_input_size(fixed)
-            except ModelError as exc:
-                log.warning("YuNet model %r keeps its fixed input size, so its landmarks are not refined: %s",
-                            model.name, exc)
+        prepared = self.catalog.prepared(model)   # read once per content, cached by sha256
+        if prepared.emap is not None:
+            self._emaps[model.sha256] = prepared.emap
+        if prepared.graph_options:
+            self._graph_options[model.sha256] = dict(prepared.graph_options)
+        if prepared.warning:
+            log.warning("%s", prepared.warning)
         for name, options in chosen:
             if name == TENSORRT:
                 Path(options["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # this session only: no warnings about initializers nothing reads
+        if self.settings.intra_op_threads > 0:
+            options.intra_op_num_threads = self.settings.intra_op_threads
+        if not self.settings.ort_spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             inner = ort.InferenceSession(
-                fixed.SerializeToString(),
+                prepared.session_source,
                 sess_options=options,
                 providers=[name for name, _ in chosen],
                 provider_options=[opts for _, opts in chosen],

@@ -21,6 +21,7 @@ class EngineSettings:
     device_id: int = 0
     fp16: bool = True                    #: use an fp16 variant / TensorRT fp16 where the model allows
     trt_cache_dir: Path | None = None    #: TensorRT engine + timing caches (default: FACERIGHT_HOME/trt-cache)
+    model_cache_dir: Path | None = None  #: models read once, by sha256 (default: FACERIGHT_HOME/model-cache)
     batch_size: int = 8                  #: faces per swapper call
     queue_size: int = 8                  #: frames in flight between pipeline stages
     detector: str | None = None          #: model name or path; None picks the best available
@@ -29,6 +30,9 @@ class EngineSettings:
     det_threshold: float = 0.6
     refine_landmarks: bool = True        #: refine each face's landmarks on a window at the frame's resolution
     keyframe_interval: int = 12          #: video: whole-frame detection every N frames, faces followed between
+    intra_op_threads: int = 0            #: onnxruntime threads per session (0: onnxruntime's default); see engine/threads.py
+    ort_spinning: bool = False           #: onnxruntime's idle threads spin (burns the codecs' CPU between calls)
+    opencv_threads: int = 1              #: OpenCV's pool during a swap (0: OpenCV's default, every core)
 
     @property
     def models_folder(self) -> Path:
@@ -39,6 +43,10 @@ class EngineSettings:
     @property
     def trt_cache_folder(self) -> Path:
         return self.trt_cache_dir if self.trt_cache_dir is not None else faceright_home() / "trt-cache"
+
+    @property
+    def model_cache_folder(self) -> Path:
+        return self.model_cache_dir if self.model_cache_dir is not None else faceright_home() / "model-cache"
 
 
 def engine_settings(config: Config | Mapping[str, Any] | None = None, **overrides: Any) -> EngineSettings:
@@ -52,4 +60,5 @@ def engine_settings(config: Config | Mapping[str, Any] | None = None, **override
         overrides["models_dir"] = config.models_dir_env
     settings = settings_from(EngineSettings, config.table("engine"), where="[engine]", **overrides)
     return replace(settings, models_dir=settings.models_dir or config.home / "models",
-                   trt_cache_dir=settings.trt_cache_dir or config.home / "trt-cache")
+                   trt_cache_dir=settings.trt_cache_dir or config.home / "trt-cache",
+                   model_cache_dir=settings.model_cache_dir or config.home / "model-cache")

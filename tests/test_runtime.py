@@ -120,6 +120,19 @@ def test_this_machine_has_exactly_one_onnxruntime_distribution():
 # -- sessions -------------------------------------------------------------------------------------
 
 
+def test_sessions_follow_the_thread_plan(settings):
+    """engine/threads.py: idle onnxruntime threads sleep (they would burn the codecs' CPU), and
+    intra-op threads are onnxruntime's default unless configured."""
+    default = Runtime(settings).session(Runtime(settings).catalog.find("detector")).inner.get_session_options()
+    assert default.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert default.intra_op_num_threads == 0
+    tuned = replace(settings, intra_op_threads=1, ort_spinning=True)
+    options = Runtime(tuned).session(Runtime(tuned).catalog.find("detector")).inner.get_session_options()
+    assert options.intra_op_num_threads == 1
+    with pytest.raises(RuntimeError, match="does not have configuration"):   # left to onnxruntime: no entry
+        options.get_session_config_entry("session.intra_op.allow_spinning")
+
+
 def test_one_session_per_model_and_device_is_reused(settings, tmp_path):
     build_arcface(settings.models_folder / "rec.onnx")
     register(settings.models_folder / "rec.onnx")

@@ -46,6 +46,7 @@ from ..pipeline import PipelineStats, SwapPipeline
 from ..progress import ProgressCallback
 from ..runtime import Runtime
 from ..select import SELECT_RULES, SelectRule, Selection, TargetTracker
+from ..threads import apply_opencv_threads
 from ..types import Donor, Face, cosine
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
             progress: ProgressCallback | None = None) -> SwapResult:
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
     label_object = build_label(request.labels)        # refuses an unconfigured label before any work
+    apply_opencv_threads(runtime.settings.opencv_threads)   # the stages share the cores (engine/threads.py)
     metadata = {**request.metadata, AIGC_KEY: label_object.to_json()}
     visible = VisibleLabel.from_settings(request.labels) if request.deliverable else None
     swapper = runtime.swapper(request.swapper)

@@ -14,8 +14,11 @@ is *unverified*: listed with a warning, and never picked over a verified model o
 (only when asked for by name or path, or when no verified one exists, with a warning). The shipped models (:mod:`.shipped`) carry hashes pinned in code. A user's
 registered model of a kind wins over a shipped one unless a name is given.
 
-A :class:`Catalog` is an explicit object: it hashes and reads each file once (cached by path,
-size and modification time) for as long as it lives.
+A :class:`Catalog` is an explicit object: it hashes each file once (cached by path, size and
+modification time) for as long as it lives, and reads it once through its
+:class:`~.prepared.ModelCache` (by sha256; on disk too when the settings name a cache folder,
+so a later process neither parses the file nor imports ``onnx``). The folder is listed once
+per catalog and again only when a folder's or the manifest's modification time changes.
 """
 from __future__ import annotations
 
@@ -40,9 +43,10 @@ from .errors import (
     ModelNotFoundError,
     UnknownModelError,
 )
+from .prepared import ModelCache, PreparedModel
 from .routing import Route, check_role, route
 from .shipped import SHIPPED, ShippedModel
-from .signature import Signature, read_signature
+from .signature import Signature
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -142,16 +146,18 @@ class _Entry:
 class Catalog:
     """The user's models (the models folder and its manifest) plus the shipped ones."""
 
-    def __init__(self, folder: Path | str, *, shipped: Sequence[ShippedModel] = SHIPPED) -> None:
+    def __init__(self, folder: Path | str, *, shipped: Sequence[ShippedModel] = SHIPPED,
+                 cache: ModelCache | None = None) -> None:
         self.folder = Path(folder).expanduser()
         self.shipped = tuple(shipped)
+        self.cache = cache if cache is not None else ModelCache()
         self._hashes: dict[tuple[Path, int, int], str] = {}
-        self._signatures: dict[tuple[Path, int, int], Signature] = {}
+        self._scanned: tuple[tuple, list[_Entry]] | None = None
         self._warned: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> "Catalog":
-        return cls(settings.models_folder)
+        return cls(settings.models_folder, cache=ModelCache(settings.model_cache_folder))
 
     @property
     def manifest_path(self) -> Path:
@@ -174,12 +180,12 @@ class Catalog:
         return self._hashes[key]
 
     def signature(self, path: Path | str) -> Signature:
-        """The file's signature, read once per catalog for an unchanged file."""
-        path = Path(path)
-        key = self._key(path)
-        if key not in self._signatures:
-            self._signatures[key] = read_signature(path)
-        return self._signatures[key]
+        """The file's signature, read once for its content (see :meth:`prepared`)."""
+        return self.cache.get(Path(path), self.sha256(path)).signature
+
+    def prepared(self, model: ModelFile) -> PreparedModel:
+        """What a session for ``model`` is made from, read once for its content (sha256)."""
+        return self.cache.get(model.path, model.sha256)
 
     # -- the manifest -------------------------------------------------------------------------
 
@@ -216,7 +222,36 @@ class Catalog:
 
     # -- what the catalog knows of ------------------------------------------------------------
 
+    def rescan(self) -> None:
+        """List the models folder and read the manifest again on the next lookup."""
+        self._scanned = None
+
+    def _fingerprint(self) -> tuple:
+        """What changes when a model file is added, removed or renamed, or the manifest is
+        rewritten: the manifest's and every folder's stat (no file is opened)."""
+        def stamp(path: Path) -> tuple[int, int] | None:
+            try:
+                st = path.stat()
+            except OSError:
+                return None
+            return (st.st_mtime_ns, st.st_size)
+
+        folders = []
+        if self.folder.is_dir():
+            for dirpath, dirnames, _ in os.walk(self.folder):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                folders.append((dirpath, stamp(Path(dirpath))))
+        return (stamp(self.manifest_path), tuple(folders))
+
     def _entries(self) -> list[_Entry]:
+        """The manifest's, the folder's and the shipped models, listed again only when the
+        folder or the manifest changed (not per lookup)."""
+        fingerprint = self._fingerprint()
+        if self._scanned is None or self._scanned[0] != fingerprint:
+            self._scanned = (fingerprint, self._scan())
+        return list(self._scanned[1])
+
+    def _scan(self) -> list[_Entry]:
         entries: list[_Entry] = []
         registered: set[Path] = set()
         for name, item in sorted(self._read_manifest().items()):
@@ -468,6 +503,7 @@ class Catalog:
             "family": found.family,
         }
         self._write_manifest(models)
+        self.rescan()
         log.info("registered %s %s model %r (%s)", found.family, found.kind, name, stored)
         return ModelFile(name=name, path=stored, kind=found.kind, family=found.family, signature=signature,
                          sha256=digest, source="user", expected_sha256=digest)

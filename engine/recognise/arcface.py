@@ -9,9 +9,10 @@ so an ArcFace-style model of another width (128 included) can be served as ArcFa
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
-import onnx
+if TYPE_CHECKING:
+    import onnx
 
 from .base import OnnxRecogniser, recogniser_ports
 from .sface import SFACE_DIM

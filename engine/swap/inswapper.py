@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import cv2
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from faceright.errors import ConfigError, ModelError, NoFaceError
 
@@ -47,7 +44,7 @@ MaskKind = Literal["box", "face"]
 
 def _dims(item: Any) -> list[Any]:
     """The shape of a graph input/output: onnxruntime's NodeArg, onnx's ValueInfoProto, or a plain sequence."""
-    if isinstance(item, onnx.ValueInfoProto):
+    if hasattr(item, "type") and hasattr(item.type, "tensor_type"):   # onnx's ValueInfoProto
         return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
                 for d in item.type.tensor_type.shape.dim]
     shape = getattr(item, "shape", item)
@@ -58,8 +55,12 @@ def _fixed(dim: Any) -> int | None:
     return dim if isinstance(dim, int) and not isinstance(dim, bool) and dim > 0 else None
 
 
-def read_emap(model: onnx.ModelProto | str | Path) -> np.ndarray:
-    """The ``emap`` of an inswapper-style model: its **last** initializer, a 512×512 matrix."""
+def read_emap(model: Any) -> np.ndarray:
+    """The ``emap`` of an inswapper-style model (an ``onnx.ModelProto`` or its file): its **last**
+    initializer, a 512×512 matrix."""
+    import onnx
+    from onnx import numpy_helper
+
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(str(model))
     initializers = model.graph.initializer

@@ -1,0 +1,225 @@
+"""A model file read once: its signature, and what a session is made from, cached by sha256.
+
+Reading an ONNX file with ``onnx`` costs twice over: importing ``onnx`` takes most of a
+second (its ``ml_dtypes`` extension), and parsing a large model takes longer. A model is
+therefore read **once**, by :meth:`ModelCache.get`, which returns a :class:`PreparedModel`:
+
+- its :class:`~faceright.engine.models.signature.Signature` (what routing decides from),
+- the model onnxruntime is given: the file itself when
+  :func:`~faceright.engine.models.fixups.fix_for_onnxruntime` changes nothing onnxruntime
+  would not do itself (unused initializers, which it drops), else the fixed graph's bytes
+  (folded DequantizeLinear, stale inputs dropped, YuNet's input size freed),
+- an inswapper's ``emap`` and the backend options its graph implies (ArcFace exports that
+  normalise inside the graph).
+
+With a cache folder (``[engine] model_cache_dir``, default ``FACERIGHT_HOME/model-cache``),
+all of this is kept on disk under the file's **sha256**, which the catalog computes in every
+process anyway (it is how a model is verified): the next process finds it there and never
+imports ``onnx``. An entry is only trusted when its own hashes match (the prepared graph
+and the ``emap`` are stored with theirs) and its format version is this code's; anything
+else is read again and rewritten. Entries are written to a temporary name and renamed. A
+cache folder that cannot be written only costs the next process the parse (logged once).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+from faceright.atomic import write_replacing
+from faceright.errors import FaceRightError
+
+from .errors import ModelError, UnknownModelError
+from .routing import backend_class, route
+from .signature import Signature, read_model, signature_of
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["PREPARED_FORMAT", "ModelCache", "PreparedModel"]
+
+log = logging.getLogger(__name__)
+
+#: the on-disk entry format; bump when what preparing does changes (the fix-ups, YuNet's freeing)
+PREPARED_FORMAT = "faceright.prepared-model.2"
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedModel:
+    """One model file, read: its signature and what a session for it is made from."""
+
+    sha256: str
+    source: Path                        #: the model file itself
+    signature: Signature
+    kind: str | None = None             #: None: routing recognised no role (the catalog reports it)
+    family: str | None = None
+    model_bytes: bytes | None = None    #: the fixed graph, when onnxruntime cannot take the file as it is
+    emap: "np.ndarray | None" = None    #: an inswapper's 512×512 emap
+    graph_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    warning: str | None = None          #: logged whenever a session is made (e.g. YuNet kept at 640)
+
+    @property
+    def session_source(self) -> bytes | str:
+        """What ``onnxruntime.InferenceSession`` is given: the fixed bytes, or the file's path."""
+        return self.model_bytes if self.model_bytes is not None else str(self.source)
+
+
+class ModelCache:
+    """Prepared models by sha256: in memory for this process, on disk under ``folder`` when given."""
+
+    def __init__(self, folder: Path | str | None = None) -> None:
+        self.folder = Path(folder).expanduser() if folder is not None else None
+        self._memory: dict[str, PreparedModel] = {}
+        self._unwritable = False
+        #: how many files were parsed with onnx by this cache (what the cache saves; read by tests)
+        self.parsed = 0
+
+    def __repr__(self) -> str:
+        return f"ModelCache({self.folder}, {len(self._memory)} in memory)"
+
+    def get(self, path: Path | str, sha256: str) -> PreparedModel:
+        """The prepared model of the file at ``path`` whose content hashes to ``sha256``.
+
+        A file that is not a readable ONNX model raises
+        :class:`~faceright.engine.models.errors.ModelFileCorruptError` (nothing is cached).
+        """
+        path = Path(path)
+        found = self._memory.get(sha256)
+        if found is not None:
+            return found if found.source == path else _moved(found, path)
+        found = self._load(path, sha256)
+        if found is None:
+            found = self._prepare(path, sha256)
+            self._store(found)
+        self._memory[sha256] = found
+        return found
+
+    # -- preparing (the one parse) ---------------------------------------------------------------
+
+    def _prepare(self, path: Path, sha256: str) -> PreparedModel:
+        proto = read_model(path)
+        self.parsed += 1
+        signature = signature_of(proto)
+        try:
+            found = route(signature, source=path)
+        except UnknownModelError:
+            return PreparedModel(sha256, path, signature)
+        from onnx import numpy_helper
+
+        from .fixups import fix_for_onnxruntime
+
+        emap = None
+        graph_options: dict[str, Any] = {}
+        warning = None
+        if found.kind == "swapper":
+            from .routing import emap_initializer
+
+            name = emap_initializer(signature)
+            if name is not None:
+                import numpy as np
+
+                tensor = next(t for t in proto.graph.initializer if t.name == name)
+                emap = np.ascontiguousarray(numpy_helper.to_array(tensor), dtype=np.float32)
+        from_graph = getattr(backend_class(found.kind, found.family), "options_from_graph", None)
+        if from_graph is not None:   # e.g. an MXNet ArcFace export that normalises inside its graph
+            graph_options = dict(from_graph(proto))
+        fixed = fix_for_onnxruntime(proto)
+        changed = _inputs_and_nodes(fixed) != _inputs_and_nodes(proto)
+        if found.kind == "detector" and found.family == "yunet":
+            from .input_size import free_yunet_input_size
+
+            try:  # one session for the 640 pass that finds faces and the windows that refine them
+                fixed = free_yunet_input_size(fixed)
+                changed = True
+            except ModelError as exc:
+                warning = f"YuNet model {path.name} keeps its fixed input size, so its landmarks are not refined: {exc}"
+        return PreparedModel(
+            sha256, path, signature, found.kind, found.family,
+            model_bytes=fixed.SerializeToString() if changed else None,
+            emap=emap, graph_options=MappingProxyType(graph_options), warning=warning,
+        )
+
+    # -- the disk -----------------------------------------------------------------------------------
+
+    def _entry(self, sha256: str) -> Path | None:
+        return None if self.folder is None else self.folder / sha256[:2] / sha256
+
+    def _load(self, path: Path, sha256: str) -> PreparedModel | None:
+        entry = self._entry(sha256)
+        if entry is None or not (entry / "prepared.json").is_file():
+            return None
+        try:
+            data = json.loads((entry / "prepared.json").read_text(encoding="utf-8"))
+            if data.get("format") != PREPARED_FORMAT or data.get("sha256") != sha256:
+                return None
+            model_bytes = _read_checked(entry, data.get("model"))
+            emap = None
+            if data.get("emap") is not None:
+                import numpy as np
+
+                emap = np.load(io.BytesIO(_read_checked(entry, data["emap"])), allow_pickle=False)
+            return PreparedModel(
+                sha256, path, Signature.from_json(data["signature"]), data.get("kind"), data.get("family"),
+                model_bytes=model_bytes, emap=emap,
+                graph_options=MappingProxyType(dict(data.get("graph_options") or {})), warning=data.get("warning"),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.info("prepared-model cache entry %s is unusable (%s): reading %s again", entry, exc, path)
+            return None
+
+    def _store(self, prepared: PreparedModel) -> None:
+        entry = self._entry(prepared.sha256)
+        if entry is None or self._unwritable:
+            return
+        data: dict[str, Any] = {
+            "format": PREPARED_FORMAT, "sha256": prepared.sha256, "source": str(prepared.source),
+            "signature": prepared.signature.to_json(), "kind": prepared.kind, "family": prepared.family,
+            "graph_options": dict(prepared.graph_options), "warning": prepared.warning, "model": None, "emap": None,
+        }
+        try:
+            entry.mkdir(parents=True, exist_ok=True)
+            if prepared.model_bytes is not None:
+                data["model"] = _write_checked(entry / "model.onnx", prepared.model_bytes)
+            if prepared.emap is not None:
+                import numpy as np
+
+                buffer = io.BytesIO()
+                np.save(buffer, prepared.emap, allow_pickle=False)
+                data["emap"] = _write_checked(entry / "emap.npy", buffer.getvalue())
+            write_replacing(entry / "prepared.json", (json.dumps(data, indent=1) + "\n").encode("utf-8"))
+        except (OSError, FaceRightError) as exc:   # an unwritable cache never fails the job
+            self._unwritable = True
+            log.warning("model cache %s cannot be written (%s): each run reads its models again", self.folder, exc)
+
+
+def _inputs_and_nodes(model: Any) -> tuple[tuple[str, ...], int]:
+    return tuple(i.name for i in model.graph.input), len(model.graph.node)
+
+
+def _moved(found: PreparedModel, path: Path) -> PreparedModel:
+    """The same content under another path (a copy of a shipped model, say)."""
+    from dataclasses import replace
+
+    return replace(found, source=path)
+
+
+def _write_checked(path: Path, data: bytes) -> dict[str, str]:
+    write_replacing(path, data)
+    return {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _read_checked(entry: Path, item: Mapping[str, str] | None) -> bytes | None:
+    if item is None:
+        return None
+    name = str(item["file"])
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"entry names {name!r}")
+    data = (entry / name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != item["sha256"]:
+        raise ValueError(f"{name} does not hash as recorded")
+    return data
