@@ -23,7 +23,8 @@ class EngineSettings:
     trt_cache_dir: Path | None = None    #: TensorRT engine + timing caches (default: FACERIGHT_HOME/trt-cache)
     model_cache_dir: Path | None = None  #: models read once, by sha256 (default: FACERIGHT_HOME/model-cache)
     batch_size: int = 8                  #: faces per swapper call
-    queue_size: int = 8                  #: frames in flight between pipeline stages
+    queue_size: int = 8                  #: frames in flight between pipeline stages (at most; see frame_memory_mb)
+    frame_memory_mb: int = 256           #: frames waiting between the stages fit this (engine/budget.py)
     detector: str | None = None          #: model name or path; None picks the best available
     recogniser: str | None = None
     swapper: str | None = None           #: None = "classic" when no swap model is installed

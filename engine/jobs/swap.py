@@ -46,6 +46,7 @@ from ..pipeline import PipelineStats, SwapPipeline
 from ..progress import ProgressCallback
 from ..runtime import Runtime
 from ..select import SELECT_RULES, SelectRule, Selection, TargetTracker
+from ..budget import pipeline_sizes
 from ..threads import apply_opencv_threads
 from ..types import Donor, Face, cosine
 
@@ -231,11 +232,14 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
     swapper = runtime.swapper(request.swapper)
     donor_face = _donor_identity(swapper, runtime, prepared.donor_image, prepared.donor_face)
     finder = ClipFaceFinder(prepared.analyser, keyframe_interval=runtime.settings.keyframe_interval)
-    pipeline = SwapPipeline(
-        finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
-        queue_size=runtime.settings.queue_size, batch_size=runtime.settings.batch_size,
-    )
     with open_source(request.plate, request.frames, rate=request.rate, **dict(request.reader_options)) as source:
+        settings = runtime.settings
+        sizes = pipeline_sizes(source.info.width, source.info.height, queue_size=settings.queue_size,
+                               batch_size=settings.batch_size, memory_mb=settings.frame_memory_mb)
+        pipeline = SwapPipeline(
+            finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
+            queue_size=sizes.queue_size, batch_size=sizes.batch_size,
+        )
         span = source.range
         rate = float(source.info.rate)
         with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
