@@ -33,7 +33,7 @@ class EngineSettings:
     keyframe_interval: int = 12          #: video: whole-frame detection every N frames, faces followed between
     intra_op_threads: int = 0            #: onnxruntime threads per session (0: onnxruntime's default); see engine/threads.py
     ort_spinning: bool = False           #: onnxruntime's idle threads spin (burns the codecs' CPU between calls)
-    opencv_threads: int = 1              #: OpenCV's pool during a swap (0: OpenCV's default, every core)
+    opencv_threads: int = 0              #: OpenCV's pool during a swap (0: OpenCV's default, every core)
 
     @property
     def models_folder(self) -> Path:

@@ -4,15 +4,16 @@ A swap runs four pipeline stages at once (decode, analyse, swap + paste-back, en
 each library brings its own thread pool: onnxruntime's intra-op pool per session, OpenCV's
 ``parallel_for`` pool (warps, resizes, colour conversions), FFmpeg's frame/slice threads for
 the decoder and for libx264. Left alone they each size themselves to every core and idle by
-spinning, so on a small machine they run against each other. Measured on 2 cores
-(``benchmarks/pipeline_fps.py``, figures in issue 12's note), the plan that wins is:
+spinning, so on a small machine they run against each other. Measured on 2 cores (96 frames
+1080p, classic, three interleaved rounds; figures in issue 12's note):
 
-- **onnxruntime**: ``intra_op_threads`` per session (0: onnxruntime's default, the physical
-  cores), with spinning **off** (``session.intra_op.allow_spinning = 0``): a session's idle
-  threads sleep instead of burning the codecs' CPU between two calls (the pipeline hands a
-  session one frame at a time, so spinning never pays for itself here);
-- **OpenCV**: ``opencv_threads`` = 1: its per-call parallelism on one 1080p warp is small, and
-  the pipeline's stages already give the cores work;
+- **onnxruntime**: spinning **off** (``session.intra_op.allow_spinning = 0``, ``[engine]
+  ort_spinning = false``): a session's idle threads sleep instead of burning the codecs' CPU
+  between two calls; the pipeline hands a session one frame at a time, so spinning never pays
+  for itself here (pipeline 6.4–7.0 s → 4.6–5.9 s, CPU 10.6–12.8 s → 8.4–10.7 s).
+  ``intra_op_threads`` stays onnxruntime's default (1 measured the same, within the noise);
+- **OpenCV**: its own default (``opencv_threads = 1`` measured no better on 2 cores; it is
+  there for a farm node that shares its cores with other jobs);
 - **FFmpeg**: its own automatic thread counts (fixing them lower was measured slower).
 
 :func:`apply_opencv_threads` sets OpenCV's pool, which is process-wide: the engine sets it when
