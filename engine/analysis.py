@@ -15,6 +15,7 @@ from faceright.errors import ConfigError, MultipleFacesError, NoFaceError
 
 from .backends import Detector, Recogniser, check_backend
 from .detect.refine import LandmarkRefiner, can_refine
+from .select import Selection, TargetTracker
 from .types import Face, Frame
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,12 @@ class FaceAnalyser:
 
     def faces(self, frame: Frame, *, embed: bool = False) -> list[Face]:
         """The faces in ``frame``, best score first; with ``embed``, each carries its embedding."""
-        found = list(self.detector.detect(frame))
+        return self.complete(frame, self.detector.detect(frame), embed=embed)
+
+    def complete(self, frame: Frame, found: Sequence[Face], *, embed: bool = False) -> list[Face]:
+        """Faces the detector found in ``frame``, refined (and with ``embed`` embedded): the work
+        :meth:`faces` does after the detector's pass, for only the faces a caller keeps."""
+        found = list(found)
         if self.refiner is not None and found:
             found = self.refiner.refine(frame, found)
         if embed and found:
@@ -92,14 +98,21 @@ class FaceAnalyser:
 class ClipFaceFinder:
     """Faces of consecutive video frames, found cheaply by following them between key frames.
 
-    On a key frame (the first, every ``keyframe_interval`` frames, and whenever a followed face
-    is lost) the analyser runs its whole-frame pass (with refinement and, when asked, the
-    embeddings). On the frames between, each face of the previous frame is looked for only in a
-    window around it (:meth:`LandmarkRefiner.follow`): one small detector run per face instead of
-    a whole-frame pass plus refinement, with the same native-resolution landmarks. Faces found
-    that way carry no embedding, so an identity rule decides on key frames and the target
-    tracker follows the chosen face by overlap in between. New faces entering the picture are
-    found at the next key frame. Stateful: one object per clip, frames in order.
+    Key frames fall on a fixed grid (the first frame, then every ``keyframe_interval`` frames
+    counted from it: a farm chunk that starts on the grid sees the key frames a whole run sees),
+    plus any frame where a followed face is lost. On a key frame the detector makes its
+    whole-frame pass. On the frames between, each followed face is looked for only in a window
+    around it (:meth:`LandmarkRefiner.follow`): one small detector run per face instead of a
+    whole-frame pass plus refinement, with the same native-resolution landmarks.
+
+    :meth:`targets` follows **only the faces a** :class:`~faceright.engine.select.TargetTracker`
+    **selects**, and refines only those on key frames (an identity rule needs every face refined
+    and embedded on key frames to decide; ``largest`` and ``all`` decide on the detector's boxes):
+    six faces on a frame cost about what one does when one is replaced. :meth:`faces` follows
+    every face. Faces found by following carry no embedding, so an identity rule decides on key
+    frames and the tracker follows the chosen face by overlap in between. New faces entering the
+    picture are found at the next key frame; while no face at all is in the picture, every frame
+    is a key frame. Stateful: one object per clip, frames in order.
     """
 
     def __init__(self, analyser: FaceAnalyser, *, keyframe_interval: int = 12) -> None:
@@ -107,20 +120,36 @@ class ClipFaceFinder:
             raise ConfigError(f"keyframe_interval must be at least 1, got {keyframe_interval}")
         self.analyser = analyser
         self.keyframe_interval = int(keyframe_interval)
-        self._previous: list[Face] = []
-        self._since_key = 0
+        self._followed: list[Face] | None = None   #: None: nothing seen to follow, the next frame is a key frame
+        self._frames = 0
+        self._every_face = TargetTracker(Selection(rule="all"))
         self.key_frames = 0
 
     def faces(self, frame: Frame, *, embed: bool = False) -> list[Face]:
+        """Every face of ``frame`` (all of them followed between key frames)."""
+        return self.targets(frame, self._every_face, embed=embed)
+
+    def targets(self, frame: Frame, tracker: TargetTracker, *, embed: bool | None = None) -> list[Face]:
+        """The faces ``tracker`` selects in ``frame``, refined; only they are followed to the next frame.
+
+        ``embed`` (default: what the tracker's rule needs) embeds every face on key frames."""
+        embed = tracker.selection.needs_embeddings if embed is None else embed
         refiner = self.analyser.refiner
-        if refiner is not None and self._previous and self._since_key < self.keyframe_interval - 1:
-            followed = refiner.follow(frame, self._previous)
+        on_grid = self._frames % self.keyframe_interval == 0
+        self._frames += 1
+        if refiner is not None and not on_grid and self._followed is not None:
+            followed = refiner.follow(frame, self._followed) if self._followed else []
             if followed is not None:
-                self._previous = followed
-                self._since_key += 1
-                return followed
-        found = self.analyser.faces(frame, embed=embed)
-        self._previous = found
-        self._since_key = 0
+                self._followed = tracker.select(followed)
+                return self._followed
         self.key_frames += 1
-        return found
+        found = list(self.analyser.detector.detect(frame))
+        if not found:
+            self._followed = None
+            return tracker.select([])
+        if embed:   # identities are compared on aligned crops: every face refined and embedded
+            chosen = tracker.select(self.analyser.complete(frame, found, embed=True))
+        else:
+            chosen = self.analyser.complete(frame, tracker.select(found))
+        self._followed = chosen
+        return chosen

@@ -64,7 +64,9 @@ class SwapPipeline:
     """Replace the selected faces of a frame stream by a donor face.
 
     ``analyse(frame, embed) -> list[Face]`` finds faces (``FaceAnalyser.faces``); ``swapper``
-    follows the Swapper protocol; ``selection`` says which faces to replace.
+    follows the Swapper protocol; ``selection`` says which faces to replace. ``find_targets(frame,
+    tracker)``, when given, finds the selected faces itself instead (``ClipFaceFinder.targets``:
+    only the faces that will be replaced are refined and followed).
     """
 
     def __init__(
@@ -76,10 +78,12 @@ class SwapPipeline:
         *,
         queue_size: int = 8,
         batch_size: int = 8,
+        find_targets: Callable[[Frame, TargetTracker], list[Face]] | None = None,
     ) -> None:
         if queue_size < 1 or batch_size < 1:
             raise ValueError("queue_size and batch_size must be at least 1")
         self.analyse = analyse
+        self.find_targets = find_targets
         self.swapper = swapper
         self.donor = donor
         self.selection = selection
@@ -161,12 +165,13 @@ class SwapPipeline:
         def analyse() -> None:
             tracker = TargetTracker(self.selection)
             embed = self.selection.needs_embeddings
+            find = self.find_targets or (lambda frame, tracker: tracker.select(self.analyse(frame, embed=embed)))
             while True:
                 item = get(decoded)
                 if item is _END:
                     return
                 t0 = time.perf_counter()
-                item.targets = tracker.select(self.analyse(item.frame, embed=embed))
+                item.targets = find(item.frame, tracker)
                 if swap_from is not None and item.index < swap_from:
                     item.targets = []
                 stats.busy.analyse += time.perf_counter() - t0

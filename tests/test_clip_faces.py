@@ -106,3 +106,72 @@ def test_following_faces_swaps_as_well_as_a_whole_frame_pass_on_every_frame(tmp_
                                     for _, frame in source]
     assert min(similarity[12]) >= 0.45
     assert np.mean(similarity[12]) >= np.mean(similarity[1]) - 0.03, similarity
+
+
+class _CountingDetector:
+    """The analyser's detector, counting its runs (whole-frame passes and landmark windows alike)."""
+
+    def __init__(self, detector):
+        self.inner, self.runs = detector, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def detect(self, frame, **kwargs):
+        self.runs += 1
+        return self.inner.detect(frame, **kwargs)
+
+
+def _counting(analyser):
+    from faceright.engine.analysis import FaceAnalyser
+
+    counting = FaceAnalyser(_CountingDetector(analyser.detector), analyser.recogniser)
+    counting.refiner.detector = counting.detector
+    return counting
+
+
+@pytest.mark.parametrize("rule", ["largest", "reference"])
+def test_only_the_selected_face_of_six_is_refined_and_followed(analyser, t1, rule):
+    from faceright.engine.select import Selection, TargetTracker, iou
+
+    frames = list(frames_from_still(t1, 12, size=(1920, 1080), motion="still", stamp=False))
+    everyone = analyser.faces(frames[0], embed=True)
+    assert len(everyone) == 6
+    # largest: decided on the detector's own boxes (the face verified is found the same way, first_selected)
+    first_pass = max(analyser.detector.detect(frames[0]), key=lambda f: f.area)
+    largest = max(everyone, key=lambda f: iou(f.box, first_pass.box))
+    wanted = largest if rule == "largest" else min(everyone, key=lambda f: f.area)   # by identity: the smallest
+    selection = Selection(rule=rule, reference_embedding=wanted.embedding if rule == "reference" else None)
+    counting = _counting(analyser)
+    finder, tracker = ClipFaceFinder(counting, keyframe_interval=12), TargetTracker(selection)
+    chosen = [finder.targets(frame, tracker) for frame in frames]
+    assert all(len(faces) == 1 for faces in chosen)
+    side = float(wanted.box[2] - wanted.box[0])
+    for faces in chosen:   # the same face on every frame, where a whole-frame pass puts it
+        assert np.linalg.norm(faces[0].landmarks - wanted.landmarks, axis=1).max() < 0.08 * side
+    # one whole-frame pass; refined on the key frame: the chosen face (largest) or all six (identity
+    # needs aligned crops); then one window a frame for the chosen face alone, not six
+    refined = 1 if rule == "largest" else 6
+    assert counting.detector.runs == 1 + refined + 11
+    assert finder.key_frames == 1
+
+    every = _counting(analyser)
+    all_faces = ClipFaceFinder(every, keyframe_interval=12)
+    for frame in frames:
+        assert len(all_faces.faces(frame)) == 6
+    assert every.detector.runs == 1 + 6 + 11 * 6
+
+
+def test_key_frames_stay_on_the_grid_after_a_lost_face(analyser, astronaut):
+    """A farm chunk starts on the key-frame grid: a face lost in between adds a key frame, never moves the grid."""
+    with_face = _pan(astronaut, n=14)
+    frames = with_face[:5] + [np.full_like(with_face[0], 90)] + with_face[6:14]
+    counting = _counting(analyser)
+    finder = ClipFaceFinder(counting, keyframe_interval=12)
+    passes = []
+    for frame in frames:
+        before = finder.key_frames
+        finder.faces(frame)
+        passes.append(finder.key_frames - before)
+    # frame 0 (grid), 5 (the face is lost), 6 (nothing to follow), 12 (grid, not 5 + 12)
+    assert [i for i, p in enumerate(passes) if p] == [0, 5, 6, 12]

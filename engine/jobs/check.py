@@ -89,7 +89,8 @@ def check_shot(shot: FaceShot, runtime: Runtime, config: Config, cache: CheckCac
     plate_key = (file_version(media.plate), shot.plate.frames, shot.plate.rate, donor_key)
     if plate_key not in cache.plates:
         cache.plates[plate_key] = [(index, face, crop(frame, face.box))
-                                   for index, frame, face in first_selected(media.plate, shot, prepared)]
+                                   for index, frame, face in first_selected(media.plate, shot, prepared,
+                                                                keyframe_interval=runtime.settings.keyframe_interval)]
     selected = cache.plates[plate_key]
     load = cache.documents
     wanted_license, wanted_release = reference_model(media.license, load), reference_model(media.release, load)

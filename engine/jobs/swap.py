@@ -119,7 +119,8 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
     """:func:`swap_shot` with the engine's request given: the farm's chunks write a part of the shot's
     range into an intermediate sequence, after the same verification."""
     prepared = prepare(request, runtime)
-    coverage = coverage_of(shot, media, prepared, runtime, config, first_selected(media.plate, shot, prepared))
+    coverage = coverage_of(shot, media, prepared, runtime, config, first_selected(media.plate, shot, prepared,
+                                  keyframe_interval=runtime.settings.keyframe_interval))
     if coverage.blocks:
         raise SwapRefusedError(
             f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
@@ -210,14 +211,19 @@ def recogniser_for(runtime: Runtime, model_id: str | None) -> Any:
     return None
 
 
-def first_selected(plate: Path, shot: FaceShot, prepared: Prepared) -> list[tuple[int, Any, Face]]:
-    """The faces the selection picks on the first frame of the range where it picks any."""
+def first_selected(plate: Path, shot: FaceShot, prepared: Prepared, *,
+                   keyframe_interval: int = 12) -> list[tuple[int, Any, Face]]:
+    """The faces the selection picks on the first frame of the range where it picks any, each with its
+    embedding: found as the swap's pipeline finds them (:meth:`ClipFaceFinder.targets`), so the
+    faces verified are the faces swapped."""
     tracker = TargetTracker(prepared.selection)
+    finder = ClipFaceFinder(prepared.analyser, keyframe_interval=keyframe_interval)
     with open_source(plate, shot.plate.frames, rate=shot.plate.rate) as source:
         for index, frame in source:
-            faces = prepared.analyser.faces(frame, embed=True)
-            chosen = tracker.select(faces)
+            chosen = finder.targets(frame, tracker)
             if chosen:
+                if prepared.analyser.recogniser is not None and any(f.embedding is None for f in chosen):
+                    chosen = prepared.analyser.embed(frame, chosen)   # the evidence: each face's identity
                 return [(index, frame, face) for face in chosen]
     return []
 
@@ -238,7 +244,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                                batch_size=settings.batch_size, memory_mb=settings.frame_memory_mb)
         pipeline = SwapPipeline(
             finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
-            queue_size=sizes.queue_size, batch_size=sizes.batch_size,
+            queue_size=sizes.queue_size, batch_size=sizes.batch_size, find_targets=finder.targets,
         )
         span = source.range
         rate = float(source.info.rate)
