@@ -35,9 +35,16 @@ class Studio:
         return Config.load(self.config_file, environ={"FACERIGHT_HOME": str(self.home)})
 
     def shot(self, shot_id: str, output: str, *, plate: str = "show:small.mp4", donor: str | None = None,
-             frames: tuple[int, int] | None = None, overwrite: bool = False) -> dict[str, Any]:
+             frames: tuple[int, int] | None = None, overwrite: bool = False, crf: int | None = 0) -> dict[str, Any]:
         """A FaceShot.1 document over the studio's files, every medium named ``show:...`` (``frames``:
-        first and end, half-open)."""
+        first and end, half-open).
+
+        ``crf`` 0 (lossless) by default: these tests compare the pictures of runs made in different
+        processes (service and in-process, farm chunks and one process), and libx264's MB-tree rate
+        control reads memory it never initialised on small frames (a 320×180 clip encodes to other
+        bytes after the process has encoded a larger one; ``mbtree=0`` or ``psy=0`` make it
+        repeatable). Lossless, the decoded pictures are exactly the frames faceright handed the
+        encoder, which is what these runs must agree on (:func:`pictures_md5`)."""
         studio = self.built.studio
         from faceright import jsoncodec
 
@@ -47,7 +54,7 @@ class Studio:
             "license": {"path": f"show:{studio.license.relative_to(self.root)}"},
             "release": {"path": f"show:{studio.release.relative_to(self.root)}"},
             "usage": jsoncodec.encode(studio.usage), "output": {"path": output, "overwrite": overwrite},
-            "plate_face": {"rule": "largest"}, "swap": {"backend": "classic"},
+            "plate_face": {"rule": "largest"}, "swap": {"backend": "classic", **({"crf": crf} if crf is not None else {})},
         }
         if frames is not None:
             doc["plate"]["frames"] = {"first": frames[0], "last": frames[1] - 1}   # FaceShot ranges are inclusive
@@ -148,3 +155,10 @@ class ServiceProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def pictures_md5(path: Path | str) -> str:
+    """The MD5 of a file's decoded video pictures, as ffmpeg (not faceright) decodes them."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "md5", "-"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip()

@@ -233,6 +233,14 @@ def test_an_installed_inswapper_and_arcface_are_used_by_default(studio, tmp_path
     assert all(c.mean() > 0.02 for c in changed)
 
 
+def test_a_video_codec_setting_is_no_obstacle_to_a_sequence_output(studio, tmp_path, plate, grace_hopper_path, capsys):
+    """--crf/--preset (or a FaceShot's swap.crf) name libx264's settings: a sequence output has no use for them."""
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--crf", "10", "--preset", "fast",
+                "--out", str(tmp_path / "shot.%04d.png"), "--frames", "0-1")
+    assert code == 0, capsys.readouterr().err
+    assert [p.name for p in sorted(tmp_path.glob("shot.*.png"))] == ["shot.1001.png", "shot.1002.png"]
+
+
 def test_a_video_swapped_into_a_sequence_is_labelled_in_every_frame_file(studio, tmp_path, plate, grace_hopper_path, capsys):
     code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate),
                  "--out", str(tmp_path / "shot.%04d.png"), "--frames", "0-2")

@@ -26,7 +26,7 @@ import yaml
 from faceright.errors import ShotError
 from faceright.shot import FaceShot
 
-from service_support import Studio, faceright_command, make_studio
+from service_support import Studio, faceright_command, make_studio, pictures_md5
 
 pytest.importorskip("openjd.cli", reason="openjd-cli (the farm extra) runs the bundles")
 
@@ -37,13 +37,6 @@ CHUNKS = [(0, 23), (24, 47), (48, 71), (72, 95)]
 CHUNK_LINE = re.compile(r"faceright farm: sh010 frames (?P<first>\d+)-(?P<last>\d+): (?P<swapped>\d+) swapped, "
                         r"(?P<already>\d+) already done and verified")
 PROGRAM = str(Path(sys.executable).with_name("faceright"))
-
-
-def video_md5(path: Path) -> str:
-    """The encoded video stream's MD5, as ffmpeg (not faceright) reads it out of the container."""
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "md5", "-"],
-                         check=True, capture_output=True, text=True).stdout
-    return out.strip()
 
 
 def openjd() -> str:
@@ -106,13 +99,13 @@ def long_shot(studio: Studio, output: str, **kwargs) -> dict:
 
 @pytest.fixture(scope="module")
 def single(studio) -> str:
-    """The video md5 of the same shot swapped in one process, as `faceright swap` does."""
+    """The pictures' md5 of the same shot swapped in one process, as `faceright swap` does."""
     from faceright.engine.jobs.local import LocalEngine
 
     with LocalEngine(studio.config()) as engine:
         outcome = engine.swap(FaceShot.from_json(long_shot(studio, "show:out/single.mp4")))
     assert outcome.frames == FRAMES and outcome.faces_swapped > 0
-    return video_md5(studio.root / "out" / "single.mp4")
+    return pictures_md5(studio.root / "out" / "single.mp4")
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +136,7 @@ def test_a_shot_in_four_chunks_equals_the_single_process_swap(studio, single, co
 
     folder, run = completed
     output = studio.root / "out" / "farm.mp4"
-    assert video_md5(output) == single
+    assert pictures_md5(output) == single
     # exactly the 4 chunks ran, each swapping its 24 frames
     assert chunk_lines(run.stdout) == {chunk: (CHUNK, 0) for chunk in CHUNKS}
     assert len(CHUNK_LINE.findall(run.stdout)) == 4
@@ -226,7 +219,7 @@ def test_a_chunk_killed_mid_way_is_redone_and_only_the_missing_chunks_run(studio
     assert again.returncode == 0, again.stdout
     lines = chunk_lines(again.stdout)
     assert lines == {chunk: ((0, CHUNK) if chunk in done_before else (CHUNK, 0)) for chunk in CHUNKS}
-    assert video_md5(output) == single
+    assert pictures_md5(output) == single
     assert not staging.exists() and not staging_folders(job)
 
 
@@ -246,7 +239,7 @@ def test_chunks_that_do_not_start_on_a_key_frame_give_the_same_video(studio, tmp
                          text=True, timeout=600)
     assert run.returncode == 0, run.stdout
     assert chunk_lines(run.stdout) == {(0, 9): (10, 0), (10, 19): (10, 0), (20, 29): (10, 0)}
-    assert video_md5(studio.root / "out" / "chunks10.mp4") == video_md5(studio.root / "out" / "single30.mp4")
+    assert pictures_md5(studio.root / "out" / "chunks10.mp4") == pictures_md5(studio.root / "out" / "single30.mp4")
     assert len(list((folder / "job" / "frames" / "sh010").glob("*.png"))) == 30   # no lead-in frame kept
 
 
@@ -271,7 +264,7 @@ def test_a_deliverable_is_assembled_with_its_visible_label_from_the_first_frame(
 def test_two_workers_give_the_same_output_as_one(studio, single, two_workers):
     folder, run = two_workers
     assert chunk_lines(run.stdout) == {chunk: (CHUNK, 0) for chunk in CHUNKS}
-    assert video_md5(studio.root / "out" / "two.mp4") == single
+    assert pictures_md5(studio.root / "out" / "two.mp4") == single
     results = json.loads((folder / "job" / "results" / "sh010.faceshot.json").read_text(encoding="utf-8"))
     assert results["results"]["label_proven"] is True
     assert not staging_folders(folder / "job")
@@ -288,7 +281,7 @@ def test_a_tampered_frame_redoes_only_its_chunk(studio, single, two_workers):
     assert again.returncode == 0, again.stdout
     lines = chunk_lines(again.stdout)
     assert lines == {(0, 23): (0, CHUNK), (24, 47): (0, CHUNK), (48, 71): (1, CHUNK - 1), (72, 95): (0, CHUNK)}
-    assert video_md5(output) == single
+    assert pictures_md5(output) == single
     assert not staging_folders(folder / "job")
 
 

@@ -1,7 +1,7 @@
 """The engine service end to end: a real `faceright engine serve` on loopback, its client, its CLI.
 
 A job through the service gives the same video as the same FaceShot swapped in-process (the
-encoded video stream compared byte for byte by ffmpeg, an independent reader), carries a proven
+decoded pictures of both lossless outputs compared by ffmpeg, an independent reader), carries a proven
 label, is recorded in the ledger, and open_engine() goes to the service as soon as one is
 configured. Refusals and restarts have their own files (test_service_security, test_service_restart).
 """
@@ -23,7 +23,7 @@ from faceright.service.client import RemoteEngine, rooted
 from faceright.service.settings import ServiceSettings, service_settings, split_listen
 from faceright.shot import FaceShot
 
-from service_support import ServiceProcess, faceright_command, make_studio
+from service_support import ServiceProcess, faceright_command, make_studio, pictures_md5
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +35,6 @@ def studio(tmp_path_factory):
 def service(studio):
     with ServiceProcess(studio) as svc:
         yield svc
-
-
-def video_md5(path) -> str:
-    """The encoded video stream's MD5, as ffmpeg (not faceright) reads it out of the container."""
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "md5", "-"],
-                         check=True, capture_output=True, text=True).stdout
-    return out.strip()
 
 
 def test_a_job_through_the_service_equals_the_same_shot_in_process(studio, service):
@@ -57,7 +50,7 @@ def test_a_job_through_the_service_equals_the_same_shot_in_process(studio, servi
         local = engine.swap(FaceShot.from_json(studio.shot("sh010", "show:out/local.mp4")))
 
     remote_file, local_file = studio.root / "out" / "remote.mp4", studio.root / "out" / "local.mp4"
-    assert video_md5(remote_file) == video_md5(local_file)
+    assert pictures_md5(remote_file) == pictures_md5(local_file)
     assert outcome.frames == local.frames == 6 and outcome.faces_swapped == local.faces_swapped > 0
     assert outcome.label.proven and outcome.shot.results.label_proven
     # the client gets root: names back, never the service machine's paths

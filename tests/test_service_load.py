@@ -12,8 +12,7 @@ from faceright.errors import ServiceError
 from faceright.service.client import RemoteEngine
 from faceright.shot import FaceShot
 
-from service_support import ServiceProcess, make_studio
-from test_service import video_md5
+from service_support import ServiceProcess, make_studio, pictures_md5
 
 CLIENTS = 50
 MAX_QUEUED = 12
@@ -30,7 +29,7 @@ def test_fifty_clients_submitting_at_once(studio):
     config = studio.config()
     with LocalEngine(config) as engine:   # the reference: the same FaceShot in-process
         engine.swap(FaceShot.from_json(studio.shot("ref", "show:out/reference.mp4")))
-    reference = video_md5(studio.root / "out" / "reference.mp4")
+    reference = pictures_md5(studio.root / "out" / "reference.mp4")
 
     barrier = threading.Barrier(CLIENTS)
     results: dict[int, tuple[str, object]] = {}
@@ -71,7 +70,7 @@ def test_fifty_clients_submitting_at_once(studio):
     # every output is the same video as the in-process run of the same FaceShot
     for view in finished:
         output = studio.root / "out" / f"load_{view.shot_id[2:]}.mp4"
-        assert video_md5(output) == reference, view.shot_id
+        assert pictures_md5(output) == reference, view.shot_id
     # a refused submission left nothing behind
     for n, (kind, _) in results.items():
         if kind == "refused":

@@ -18,6 +18,7 @@ renamed on success) and refuse to write over their source.
 """
 from __future__ import annotations
 
+import logging
 import os
 from fractions import Fraction
 from typing import Any
@@ -92,6 +93,12 @@ def open_source(path: str | os.PathLike, frames: RangeLike | None = None, *,
     return VideoReader(path, frames, **options)
 
 
+log = logging.getLogger(__name__)
+
+#: VideoWriter's encoder options, which an image sequence has no use for
+_VIDEO_ENCODER_OPTIONS = ("codec", "codec_options", "container_options", "crf", "pix_fmt", "preset")
+
+
 def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames: RangeLike | None = None,
               width: int | None = None, height: int | None = None, rate: Fraction | int | str | None = None,
               audio: bool = True, metadata: Mapping[str, str] | None = None, timecode: str | None = None,
@@ -111,6 +118,9 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
     all_sources = [*sources, *([like.path] if like is not None else [])]
     span = like.check_range(frames) if like is not None else (FrameRange.coerce(frames) if frames else None)
     if is_sequence_path(path):
+        video_only = sorted(k for k in _VIDEO_ENCODER_OPTIONS if options.pop(k, None) is not None)
+        if video_only:   # a shot's libx264 settings, written to an image sequence (a farm chunk, a .####.png output)
+            log.info("%s is an image sequence: %s apply to video outputs only", path, ", ".join(video_only))
         if first_frame is None:
             first_frame = span.first if like is not None and like.kind == "sequence" and span else 1001
         target = SequencePattern.parse(path)
