@@ -330,6 +330,7 @@ class Runtime:
         self._sessions: dict[_SessionKey, Session] = {}
         self._emaps: dict[str, np.ndarray] = {}
         self._graph_options: dict[str, dict[str, Any]] = {}   #: backend options a model's graph implies
+        self._nvenc: Any = None                               #: media.hwcodecs.Probe, made once
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -365,6 +366,21 @@ class Runtime:
         if names is not None:
             settings = _replace_providers(settings, tuple(names))
         return resolve_providers(settings, self.available_providers(), getattr(self.ort, "__version__", "unknown"))
+
+    @property
+    def on_gpu(self) -> bool:
+        """Whether this runtime's sessions run on CUDA or TensorRT."""
+        return any(name in GPU_PROVIDERS for name, _ in self.providers())
+
+    def nvenc(self) -> Any:
+        """Whether NVENC opens on this runtime's device (:func:`~faceright.engine.media.hwcodecs.probe_nvenc`,
+        tried once per runtime: a service's warm runtime does not probe per job)."""
+        with self._lock:
+            if self._nvenc is None:
+                from .media.hwcodecs import probe_nvenc
+
+                self._nvenc = probe_nvenc(device_id=self.settings.device_id)
+            return self._nvenc
 
     @property
     def session_count(self) -> int:
@@ -404,9 +420,12 @@ class Runtime:
             options.intra_op_num_threads = self.settings.intra_op_threads
         if not self.settings.ort_spinning:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        source = prepared.session_source
+        if any(name == TENSORRT for name, _ in chosen):   # TensorRT wants every tensor's shape (models/shapes.py)
+            source = self.catalog.tensorrt_source(model)
         try:
             inner = ort.InferenceSession(
-                prepared.session_source,
+                source,
                 sess_options=options,
                 providers=[name for name, _ in chosen],
                 provider_options=[opts for _, opts in chosen],

@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from faceright.config import MODELS_ENV, Config, settings_from
+from faceright.errors import ConfigError
 from faceright.home import faceright_home
 
 
 #: providers in the order faceright prefers them; only those onnxruntime offers are used
 DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+#: [engine] gpu_codecs: NVDEC/NVENC with GPU sessions where they open, always (refuse where not), never
+GPU_CODEC_CHOICES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class EngineSettings:
     intra_op_threads: int = 0            #: onnxruntime threads per session (0: onnxruntime's default); see engine/threads.py
     ort_spinning: bool = False           #: onnxruntime's idle threads spin (burns the codecs' CPU between calls)
     opencv_threads: int = 0              #: OpenCV's pool during a swap (0: OpenCV's default, every core)
+    gpu_codecs: str = "auto"             #: NVDEC/NVENC: auto (with GPU sessions, where they open), on, off (media/hwcodecs.py)
 
     @property
     def models_folder(self) -> Path:
@@ -60,6 +65,9 @@ def engine_settings(config: Config | Mapping[str, Any] | None = None, **override
     if config.models_dir_env and overrides.get("models_dir") is None:
         overrides["models_dir"] = config.models_dir_env
     settings = settings_from(EngineSettings, config.table("engine"), where="[engine]", **overrides)
+    if settings.gpu_codecs not in GPU_CODEC_CHOICES:
+        raise ConfigError(f"[engine] gpu_codecs must be one of {', '.join(GPU_CODEC_CHOICES)}, "
+                          f"not {settings.gpu_codecs!r}")
     return replace(settings, models_dir=settings.models_dir or config.home / "models",
                    trt_cache_dir=settings.trt_cache_dir or config.home / "trt-cache",
                    model_cache_dir=settings.model_cache_dir or config.home / "model-cache")

@@ -41,6 +41,8 @@ from faceright.shot import FaceShot, FileHash, ModelUse, Results, Verdict
 
 from ..models.errors import ModelNotFoundError
 from ..media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
+from ..media.hwcodecs import CodecPlan, codec_plan
+from ..media.sequence import is_sequence_path
 from ..analysis import ClipFaceFinder
 from ..pipeline import PipelineStats, SwapPipeline
 from ..progress import ProgressCallback
@@ -238,7 +240,10 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
     swapper = runtime.swapper(request.swapper)
     donor_face = _donor_identity(swapper, runtime, prepared.donor_image, prepared.donor_face)
     finder = ClipFaceFinder(prepared.analyser, keyframe_interval=runtime.settings.keyframe_interval)
-    with open_source(request.plate, request.frames, rate=request.rate, **dict(request.reader_options)) as source:
+    codecs = _codec_plan(request, runtime)
+    reader_options = {**codecs.reader_options, **request.reader_options}
+    writer_options = {**request.writer_options, **codecs.writer_options}
+    with open_source(request.plate, request.frames, rate=request.rate, **reader_options) as source:
         settings = runtime.settings
         sizes = pipeline_sizes(source.info.width, source.info.height, queue_size=settings.queue_size,
                                batch_size=settings.batch_size, memory_mb=settings.frame_memory_mb)
@@ -249,7 +254,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
         span = source.range
         rate = float(source.info.rate)
         with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
-                       overwrite=request.overwrite, sources=sources, **dict(request.writer_options)) as sink:
+                       overwrite=request.overwrite, sources=sources, **writer_options) as sink:
             def write(index: int, frame: Any) -> None:
                 if visible is not None:   # the label's clock starts at the output's first frame
                     frame = visible.burn(frame, index - span.first, rate, len(span))
@@ -274,6 +279,20 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                               ("swapper", swapper)) if m is not None]
     return SwapResult(request.output, stats, written, getattr(swapper, "model_id", type(swapper).__name__),
                       donor_face, label, label_object.ProduceID, tuple(models))
+
+
+def _codec_plan(request: SwapRequest, runtime: Runtime) -> CodecPlan:
+    """NVDEC/NVENC for this swap per ``[engine] gpu_codecs`` (media/hwcodecs.py); the CPU's codecs
+    without GPU sessions, so a CPU machine neither probes nor changes."""
+    settings = runtime.settings
+    if settings.gpu_codecs == "off" or (settings.gpu_codecs == "auto" and not runtime.on_gpu):
+        return CodecPlan()
+    plan = codec_plan(settings.gpu_codecs, sessions_on_gpu=runtime.on_gpu,
+                      video_in=not is_sequence_path(request.plate), video_out=not is_sequence_path(request.output),
+                      writer_options=request.writer_options, device_id=settings.device_id, nvenc=runtime.nvenc())
+    for note in plan.notes:
+        log.info("%s: %s", request.output, note)
+    return plan
 
 
 def _written_files(result: SwapResult) -> list[Path]:

@@ -82,14 +82,17 @@ def _interpolation(accurate: bool) -> Interpolation | None:
 
 # --------------------------------------------------------------------------- opening and probing
 
-def _open_input(path: Path) -> Any:
-    """``av.open(path)`` with every failure turned into a MediaError that names the file."""
+def _open_input(path: Path, hwaccel: Any = None) -> Any:
+    """``av.open(path)`` with every failure turned into a MediaError that names the file.
+    ``hwaccel``: PyAV's ``HWAccel`` for the decoder (opening it may fail on its own: see VideoReader)."""
     if not path.exists():
         raise MediaNotFoundError(f"{path} does not exist; check the path (and the mount it lives on)")
     if path.is_dir():
         raise MediaUnreadableError(f"{path} is a folder, not a video file; for an image sequence give a "
                                    "pattern such as plate.%04d.exr")
     try:
+        if hwaccel is not None:
+            return av.open(str(path), "r", metadata_errors="replace", hwaccel=hwaccel)
         return av.open(str(path), "r", metadata_errors="replace")
     except av.error.FFmpegError as exc:
         raise MediaUnreadableError(
@@ -247,16 +250,40 @@ class VideoReader:
     for every frame; indices are 0-based in presentation order. Each iteration opens the
     file afresh, seeks to the keyframe before ``first`` and decodes forward: memory stays
     flat and iterating twice gives the same frames. ``accurate_color=False`` trades colour
-    accuracy (up to 5 levels) for a faster YUV→BGR conversion.
+    accuracy (up to 5 levels) for a faster YUV→BGR conversion. ``hwaccel="cuda"`` decodes on
+    NVDEC (device ``hwaccel_device``; :mod:`.hwcodecs`): when the device does not open, the reader
+    decodes in software and says why once, or, with ``hwaccel_required``, refuses.
     """
 
     def __init__(self, path: str | os.PathLike, frames: FrameRange | tuple[int, int] | range | None = None,
-                 *, info: MediaInfo | None = None, threads: int = 0, accurate_color: bool = True):
+                 *, info: MediaInfo | None = None, threads: int = 0, accurate_color: bool = True,
+                 hwaccel: str | None = None, hwaccel_device: int = 0, hwaccel_required: bool = False):
         self.path = Path(path)
         self.info = info if info is not None else probe_video(self.path)
         self.range = self.info.check_range(frames)
         self.threads = threads
         self.accurate_color = accurate_color
+        self.hwaccel = hwaccel
+        self.hwaccel_device = hwaccel_device
+        self.hwaccel_required = hwaccel_required
+        self.hwaccel_failed: str | None = None   #: why the hardware decoder did not open, once tried
+
+    def _open(self) -> Any:
+        if self.hwaccel is None or self.hwaccel_failed is not None:
+            return _open_input(self.path)
+        from .hwcodecs import failure_reason, hwaccel_for
+
+        try:
+            return _open_input(self.path, hwaccel_for(self.hwaccel, self.hwaccel_device))
+        except (MediaError, OSError, ValueError) as exc:
+            self.hwaccel_failed = failure_reason(exc.__cause__ or exc)
+        if self.hwaccel_required:
+            raise MediaUnreadableError(f"{self.path}: the {self.hwaccel} hardware decoder does not open here "
+                                       f"({self.hwaccel_failed}); set [engine] gpu_codecs = \"auto\" to decode in "
+                                       "software on such machines")
+        log.info("%s: decoding in software, the %s hardware decoder does not open: %s", self.path, self.hwaccel,
+                 self.hwaccel_failed)
+        return _open_input(self.path)
 
     def __len__(self) -> int:
         return len(self.range)
@@ -268,7 +295,7 @@ class VideoReader:
         """Nothing to release: each iteration opens and closes its own files."""
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:
-        with _open_input(self.path) as container:
+        with self._open() as container:
             stream = _video_stream(container, self.path)
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = self.threads
