@@ -187,6 +187,10 @@ class Catalog:
         """What a session for ``model`` is made from, read once for its content (sha256)."""
         return self.cache.get(model.path, model.sha256)
 
+    def tensorrt_source(self, model: ModelFile) -> bytes | str:
+        """What a TensorRT session for ``model`` is made from: every tensor's shape explicit."""
+        return self.cache.tensorrt_source(self.prepared(model))
+
     # -- the manifest -------------------------------------------------------------------------
 
     def _read_manifest(self) -> dict[str, dict]:

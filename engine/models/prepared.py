@@ -75,6 +75,7 @@ class ModelCache:
     def __init__(self, folder: Path | str | None = None) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else None
         self._memory: dict[str, PreparedModel] = {}
+        self._tensorrt: dict[str, bytes | None] = {}   #: sha256 → TensorRT's annotated graph (None: the model's own)
         self._unwritable = False
         #: how many files were parsed with onnx by this cache (what the cache saves; read by tests)
         self.parsed = 0
@@ -143,6 +144,67 @@ class ModelCache:
             model_bytes=fixed.SerializeToString() if changed else None,
             emap=emap, graph_options=MappingProxyType(graph_options), warning=warning,
         )
+
+    # -- TensorRT's variant ---------------------------------------------------------------------------
+
+    def tensorrt_source(self, prepared: PreparedModel) -> bytes | str:
+        """What a TensorRT session is made from: :attr:`PreparedModel.session_source`, with every
+        tensor's shape made explicit when the graph lacks any (:mod:`.shapes`). Done once per
+        content and kept in the entry (``tensorrt.json``, ``tensorrt.onnx``); where the shapes
+        cannot be inferred (no sympy, an operator the tool cannot follow) the model is used as it
+        is, with a warning, and asked again by the next process."""
+        key = prepared.sha256
+        if key in self._tensorrt:
+            found = self._tensorrt[key]
+            return prepared.session_source if found is None else found
+        entry = self._entry(key)
+        found, known = self._load_tensorrt(entry)
+        if not known:
+            import onnx
+
+            from .shapes import needs_shapes, with_explicit_shapes
+
+            source = prepared.session_source   # the fixed graph (our own bytes) or the checked file
+            proto = onnx.load_from_string(source) if isinstance(source, bytes) else read_model(Path(source))
+            self.parsed += 1
+            try:
+                found = with_explicit_shapes(proto).SerializeToString() if needs_shapes(proto) else None
+            except FaceRightError as exc:
+                log.warning("model %s goes to TensorRT without explicit shapes (TensorRT may hand parts of it "
+                            "to CUDA): %s", prepared.source.name, exc)
+                self._tensorrt[key] = None
+                return prepared.session_source
+            self._store_tensorrt(entry, found)
+        self._tensorrt[key] = found
+        return prepared.session_source if found is None else found
+
+    def _load_tensorrt(self, entry: Path | None) -> tuple[bytes | None, bool]:
+        """(the annotated graph or None when none is needed, whether the entry said so)."""
+        if entry is None or not (entry / "tensorrt.json").is_file():
+            return None, False
+        try:
+            data = json.loads((entry / "tensorrt.json").read_text(encoding="utf-8"))
+            if data.get("format") != PREPARED_FORMAT:
+                return None, False
+            if data.get("model") is None:
+                return None, True
+            model = _read_checked(entry, data["model"])
+            return model, model is not None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.info("TensorRT cache entry %s is unusable (%s): inferring its shapes again", entry, exc)
+            return None, False
+
+    def _store_tensorrt(self, entry: Path | None, model: bytes | None) -> None:
+        if entry is None or self._unwritable:
+            return
+        try:
+            entry.mkdir(parents=True, exist_ok=True)
+            data = {"format": PREPARED_FORMAT,
+                    "model": _write_checked(entry / "tensorrt.onnx", model) if model is not None else None}
+            write_replacing(entry / "tensorrt.json", (json.dumps(data, indent=1) + "\n").encode("utf-8"))
+        except (OSError, FaceRightError) as exc:
+            self._unwritable = True
+            log.warning("model cache %s cannot be written (%s): each run reads its models again", self.folder, exc)
 
     # -- the disk -----------------------------------------------------------------------------------
 
