@@ -59,3 +59,49 @@ def test_limits_name_what_is_exceeded():
 def test_degenerate_landmarks_read_as_a_profile():
     same = np.tile([[100.0, 100.0]], (5, 1))
     assert abs(estimate_pose(same).yaw) >= 90
+
+
+def _upside_down(points: np.ndarray, *, image_order: bool) -> np.ndarray:
+    """``points`` of a picture turned by half a turn about (300, 200); with ``image_order`` named as a
+    detector names them, left eye = the eye on the image's left (so the eye line still runs left to right)."""
+    turned = np.array([600.0, 400.0]) - points
+    if image_order:
+        turned = turned[[1, 0, 2, 4, 3]]
+    return turned
+
+
+@pytest.mark.parametrize("image_order", [False, True])
+@pytest.mark.parametrize("roll", [-10, 0, 15])
+def test_an_upside_down_face_reads_as_half_a_turn_of_roll_and_is_refused(image_order, roll):
+    pose = estimate_pose(_upside_down(project(0, roll), image_order=image_order))
+    assert abs(pose.roll) == pytest.approx(180 - abs(roll), abs=1.0)
+    assert PoseLimits().violations(pose)[-1].startswith("roll ")
+
+
+def test_an_upside_down_donor_photo_is_refused_and_an_upside_down_plate_face_passed_through(tmp_path, grace_hopper):
+    """YuNet finds Grace Hopper turned over with upright-looking landmarks (eyes above the mouth, at a
+    lower score), so the landmarks alone cannot tell: the face is looked at turned back as well."""
+    import cv2
+
+    from faceright.engine.analysis import ClipFaceFinder
+    from faceright.engine.jobs.swap import SwapRequest, prepare_donor
+    from faceright.engine.runtime import Runtime
+    from faceright.engine.select import Selection, TargetTracker
+    from faceright.engine.settings import EngineSettings
+    from faceright.engine.swap.pose import TurnedFaceError
+
+    analyser = Runtime(EngineSettings(models_dir=tmp_path / "models")).analyser()
+    upright = analyser.one_face(grace_hopper, what="donor")
+    turned_image = np.ascontiguousarray(cv2.rotate(grace_hopper, cv2.ROTATE_180))
+    turned = analyser.one_face(turned_image, what="donor")
+    assert analyser.upside_down(grace_hopper, upright) is None
+    assert analyser.upside_down(turned_image, turned) > turned.score + 0.1
+
+    cv2.imwrite(str(tmp_path / "turned.png"), turned_image)
+    request = SwapRequest(plate=tmp_path / "p.mp4", donor=tmp_path / "turned.png", output=tmp_path / "o.mp4",
+                          labels=None)
+    with pytest.raises(TurnedFaceError, match="turned.png is upside down .* rotate the image"):
+        prepare_donor(request, analyser)
+    for image, targets in ((grace_hopper, 1), (turned_image, 0)):   # on a plate: swapped, or passed through
+        finder = ClipFaceFinder(analyser)
+        assert len(finder.targets(image, TargetTracker(Selection(rule="largest")))) == targets

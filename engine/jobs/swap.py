@@ -43,6 +43,7 @@ from ..models.errors import ModelNotFoundError
 from ..media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
 from ..media.hwcodecs import CodecPlan, codec_plan
 from ..media.sequence import is_sequence_path
+from ..swap.pose import TurnedFaceError
 from ..analysis import ClipFaceFinder
 from ..pipeline import PipelineStats, SwapPipeline
 from ..progress import ProgressCallback
@@ -180,6 +181,11 @@ def prepare_donor(request: SwapRequest, analyser: Any) -> Prepared:
     donor_image = read_image(request.donor)
     donor_face = analyser.one_face(donor_image, what=f"donor image {request.donor}",
                                   largest=request.donor_largest)
+    turned = analyser.upside_down(donor_image, donor_face)
+    if turned is not None:
+        raise TurnedFaceError(
+            f"the face in the donor image {request.donor} is upside down (the detector sees it at {turned:.2f} "
+            f"turned over, {donor_face.score:.2f} as it is): rotate the image so the head is upright")
     return Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
 
 

@@ -31,6 +31,7 @@ from ..batching import run_in_batches
 from ..align import similarity_transform, template_for
 from ..types import Donor, Face, Frame, Matrix, Patch
 from .masks import box_mask, inner_face_mask
+from .pose import PoseLimits, TurnedFaceError, estimate_pose
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,17 @@ class InSwapper:
         batch_size: int = 8,
         pixel_boost: int = INPUT_SIZE,
         mask: MaskKind = "box",
+        max_roll: float | None = 60.0,
         **options: Any,
     ) -> None:
         if options:
             raise ConfigError(
-                f"unknown inswapper option(s) {', '.join(sorted(options))}; known: batch_size, pixel_boost, mask"
+                f"unknown inswapper option(s) {', '.join(sorted(options))}; known: batch_size, pixel_boost, mask, "
+                "max_roll"
             )
+        # the model redraws any yaw, but its crop is aligned by a similarity transform: an upside-down
+        # face (mouth above the eyes) cannot be aligned upright and would be pasted upside down
+        self.limits = PoseLimits(max_yaw=None, max_pitch=None, max_roll=max_roll)
         self.session = session
         self.model_id = model_id
         inputs, outputs = session.get_inputs(), session.get_outputs()
@@ -187,10 +193,26 @@ class InSwapper:
         latent = (e / norm) @ self.emap
         return (latent / np.linalg.norm(latent)).astype(np.float32)
 
+    def refusal(self, face: Face) -> str | None:
+        """Why ``face`` cannot be swapped (``"roll 178° > 60°"``: upside down), or None."""
+        violations = self.limits.violations(estimate_pose(face.landmarks))
+        return ", ".join(violations) if violations else None
+
+    def _refused(self, target: Face) -> bool:
+        reason = self.refusal(target)
+        if reason is not None:
+            log.info("face at %s is not upright (%s); passed through", np.round(np.asarray(target.box), 0).tolist(), reason)
+        return reason is not None
+
     def prepare(self, donor: Donor) -> InSwapperDonor:
-        """The donor's latent (needs ``donor.face.embedding`` from an ArcFace-512 recogniser)."""
+        """The donor's latent (needs ``donor.face.embedding`` from an ArcFace-512 recogniser); refuse a
+        donor face that is not upright within ``max_roll``."""
         if donor.face is None or donor.face.embedding is None:
             raise NoFaceError("the donor face has no embedding: analyse the donor with a recogniser (embed=True) first")
+        reason = self.refusal(donor.face) if donor.face.landmarks is not None else None
+        if reason is not None:
+            raise TurnedFaceError(f"the donor face is not upright ({reason}; upside down or on its side): "
+                                  "use a photo where the donor's head is upright")
         latent = self.latent(donor.face.embedding)
         latent.setflags(write=False)
         return InSwapperDonor(latent=latent)
@@ -208,6 +230,7 @@ class InSwapper:
         size, k = self.pixel_boost, self.pixel_boost // INPUT_SIZE
         matrices: list[Matrix] = []
         tiles = []
+        items = [(frame, [t for t in targets if not self._refused(t)]) for frame, targets in items]
         for frame, targets in items:
             for target in targets:
                 matrix = aligned_matrix(target.landmarks, size)

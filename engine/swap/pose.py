@@ -40,7 +40,8 @@ class Pose:
     """Approximate head pose in degrees.
 
     Positive yaw: the nose points to the image's right; positive pitch: down; positive roll:
-    the eye line turns clockwise on screen (image y grows downwards).
+    the eye line turns clockwise on screen (image y grows downwards). An upside-down face (mouth
+    above the eyes) has a roll near ±180°.
     """
 
     yaw: float
@@ -97,4 +98,8 @@ def estimate_pose(landmarks: Landmarks) -> Pose:
     pitch_ratio = (float(np.dot(nose - eyes, down)) - FRONTAL_NOSE_HEIGHT * face_height) / eye_distance
     pitch = math.degrees(math.atan2(pitch_ratio, NOSE_DEPTH))
     roll = math.degrees(math.atan2(across[1], across[0]))
+    if np.dot(mouth - eyes, down) < 0:
+        # the mouth lies above the eye line: the face is upside down (a detector names the points in
+        # image order, so its eye line still runs left to right); its roll is half a turn from that
+        roll = roll - 180.0 if roll > 0 else roll + 180.0
     return Pose(yaw=yaw, pitch=pitch, roll=roll)
