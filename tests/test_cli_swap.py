@@ -476,3 +476,27 @@ def test_providers_this_machine_lacks_are_refused_before_anything_is_written(stu
     assert code == 2, err
     assert "CUDAExecutionProvider" in err and "faceright[gpu]" in err and "CPUExecutionProvider" in err
     assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_an_output_whose_label_cannot_be_proven_never_takes_its_name(studio, studio_labels, tmp_path, plate,
+                                                                      grace_hopper_path, capsys):
+    """The label is proven on the staged file before the rename: here the deliverable's visible label
+    cannot be read (no OCR models), so the new file is dropped and the earlier output stays as it was."""
+    out = tmp_path / "deliverable.mp4"
+    assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                "--frames", "0-3") == 0
+    before = _digest(out)
+    capsys.readouterr()
+    empty = tmp_path / "no-ocr"
+    empty.mkdir()
+    config = studio_labels / "config.toml"
+    config.write_text(config.read_text().replace("[labels]\n", f'[labels]\nocr_models = "{empty}"\n', 1))
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                "--frames", "0-3", "--deliverable", "--overwrite")
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "label: NOT proven" in captured.out and "visible.ocr_unavailable" in captured.out
+    assert f"{out}: not written" in captured.err
+    assert ".partial" not in captured.out + captured.err          # the report names the output, not the staged file
+    assert _digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

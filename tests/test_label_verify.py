@@ -207,3 +207,12 @@ def test_cli_keygen_writes_a_key_pair_and_refuses_to_overwrite_it(tmp_path, caps
     assert key.exists() and (tmp_path / "studio.pub.pem").exists()
     assert main(["label", "keygen", "--out", str(key)]) == 2
     assert "never overwrites" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4", ".mov"])
+def test_a_two_second_deliverable_lasts_two_seconds_in_every_container(suffix, still, settings, ocr, tmp_path):
+    """Matroska declares no frame count: verify counts the frames' packets, B-frames' too (they carry no DTS)."""
+    clip = write_clip(tmp_path / f"two{suffix}", still, burner(settings), frames=48, metadata=aigc_metadata(settings))
+    report = _deliverable(clip, settings, ocr)
+    assert not errors(report.findings), report.findings
+    assert "visible.present" in codes(report.findings)

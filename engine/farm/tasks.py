@@ -251,7 +251,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     from faceright.labels.aigc import AIGC_KEY, build_label
     from faceright.labels.visible import VisibleLabel
 
-    from ..jobs.swap import prove_label, request_of
+    from ..jobs.swap import LabelNotProvenError, StagedProof, prove_label, request_of
 
     whole = shot.plate.frames
     assert whole is not None
@@ -272,15 +272,22 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     with open_source(request.plate, whole, rate=request.rate) as plate:
         info, span = plate.info, plate.range
     rate = float(info.rate)
-    with open_source(frames_pattern, whole, rate=info.rate) as swapped, \
-            open_sink(request.output, like=info, frames=span, metadata={AIGC_KEY: label.to_json()},
-                      overwrite=request.overwrite, sources=sources, **dict(request.writer_options)) as sink:
-        for index, frame in swapped:
-            if visible is not None:
-                frame = visible.burn(frame, index - span.first, rate, len(span))
-            sink.write(frame)
+    proof = StagedProof(request.output, span, request.labels, deliverable=request.deliverable)
+    try:
+        with open_source(frames_pattern, whole, rate=info.rate) as swapped, \
+                open_sink(request.output, like=info, frames=span, metadata={AIGC_KEY: label.to_json()},
+                          overwrite=request.overwrite, sources=sources, before_commit=proof,
+                          **dict(request.writer_options)) as sink:
+            for index, frame in swapped:
+                if visible is not None:
+                    frame = visible.burn(frame, index - span.first, rate, len(span))
+                sink.write(frame)
+    except LabelNotProvenError as exc:   # proven on the staged file: an unproven output never takes its name
+        raise FarmTaskError(f"{shot.output.path}: the AIGC label is not proven on the assembled file, so nothing "
+                            "was put under that name: " + "; ".join(f.message for f in exc.report.findings
+                                                                      if f.blocks)) from exc
     written = sink.frames if SequencePattern.parse(request.output) is not None else span
-    report = prove_label(request.output, written, request.labels, deliverable=request.deliverable)
+    report = proof.report or prove_label(request.output, written, request.labels, deliverable=request.deliverable)
     gate = _gate_record(job, shot)
     outputs = ([request.output] if SequencePattern.parse(request.output) is None
                else [SequencePattern.parse(request.output).path(n) for n in written])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,7 +30,7 @@ from typing import Any, Mapping
 from faceright.compat import file_sha256
 from faceright.config import Config
 from faceright.engine_client import SwapOutcome
-from faceright.errors import ConfigError, SwapRefusedError
+from faceright.errors import ConfigError, FaceRightError, SwapRefusedError
 from faceright.labels.aigc import AIGC_KEY, build_label
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import LabelReport, verify_file
@@ -259,19 +259,25 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
         )
         span = source.range
         rate = float(source.info.rate)
-        with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
-                       overwrite=request.overwrite, sources=sources, **writer_options) as sink:
-            def write(index: int, frame: Any) -> None:
-                if visible is not None:   # the label's clock starts at the output's first frame
-                    frame = visible.burn(frame, index - span.first, rate, len(span))
-                sink.write(frame)
+        proof = StagedProof(request.output, span, request.labels, deliverable=request.deliverable)
+        try:
+            with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
+                           overwrite=request.overwrite, sources=sources, before_commit=proof,
+                           **writer_options) as sink:
+                def write(index: int, frame: Any) -> None:
+                    if visible is not None:   # the label's clock starts at the output's first frame
+                        frame = visible.burn(frame, index - span.first, rate, len(span))
+                    sink.write(frame)
 
-            stats = pipeline.run(source, write, total=len(span), progress=progress,
-                                 swap_from=span.first + request.lead_in if request.lead_in else None)
+                stats = pipeline.run(source, write, total=len(span), progress=progress,
+                                     swap_from=span.first + request.lead_in if request.lead_in else None)
+        except LabelNotProvenError:
+            pass   # the staged file is gone; the report says why
         written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers
-    label = prove_label(request.output, written, request.labels, deliverable=request.deliverable)
+    label = proof.report or prove_label(request.output, written, request.labels, deliverable=request.deliverable)
     if not label.proven:
-        log.error("the label of %s is not proven: %s", request.output,
+        log.error("the label of %s is not proven%s: %s", request.output,
+                  "" if isinstance(sink, SequenceWriter) else ", so nothing was put under that name",
                   "; ".join(f.message for f in label.findings if f.blocks))
     log.info("swapped %d face(s) in %d of %d frames of %s into %s (%.1f fps)", stats.faces_swapped,
              stats.frames_swapped, stats.frames, request.plate, request.output, stats.fps)
@@ -303,7 +309,49 @@ def _codec_plan(request: SwapRequest, runtime: Runtime) -> CodecPlan:
 
 def _written_files(result: SwapResult) -> list[Path]:
     pattern = SequencePattern.parse(result.output)
-    return [result.output] if pattern is None else [pattern.path(n) for n in result.frames]
+    if pattern is None:   # a video whose label was not proven on its staged file never took its name
+        return [result.output] if result.label.proven else []
+    return [pattern.path(n) for n in result.frames]
+
+
+class LabelNotProvenError(FaceRightError):
+    """The label could not be proven on a staged output, which was therefore not put in place."""
+
+    def __init__(self, report: LabelReport) -> None:
+        super().__init__(f"the label of {report.path} is not proven: "
+                         + "; ".join(f.message for f in report.findings if f.blocks))
+        self.report = report
+
+
+class StagedProof:
+    """``before_commit`` for a video writer: prove the label on the finished temporary file, before it
+    takes the output's name (issue 8: an unproven deliverable never appears). The report names the
+    output, not the temporary file; :attr:`report` stays None for image sequences (proven after)."""
+
+    def __init__(self, output: Path, frames: FrameRange, labels: LabelSettings, *, deliverable: bool) -> None:
+        self.output, self.frames, self.labels, self.deliverable = Path(output), frames, labels, deliverable
+        self.report: LabelReport | None = None
+
+    def __call__(self, staged: Path) -> None:
+        report = prove_label(staged, self.frames, self.labels, deliverable=self.deliverable)
+        self.report = _renamed(report, staged, self.output)
+        if not report.proven:
+            raise LabelNotProvenError(self.report)
+
+
+def _renamed(report: LabelReport, staged: Path, final: Path) -> LabelReport:
+    """``report`` as if made on ``final``: the staged file's name replaced in its messages and evidence."""
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(str(staged), str(final)).replace(staged.name, final.name)
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(swap(v) for v in value)
+        return value
+
+    findings = [replace(f, message=swap(f.message), detail=swap(dict(f.detail))) for f in report.findings]
+    return replace(report, path=final, findings=findings, evidence=swap(report.evidence))
 
 
 def prove_label(output: Path, frames: FrameRange, labels: LabelSettings, *, deliverable: bool) -> LabelReport:

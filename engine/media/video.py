@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Callable
 from collections.abc import Iterable, Iterator, Mapping
 
 import av
@@ -670,6 +670,8 @@ class VideoWriter:
     matrix; ``timecode`` is the start timecode; ``metadata`` the container metadata;
     ``audio`` an :class:`AudioSpan` to copy; ``sources`` the files the output must never
     replace; ``accurate_color=False`` uses swscale's faster, less exact BGR→YUV path.
+    ``before_commit(staged)`` runs on the finished, checked temporary file before it takes the
+    final name: whatever it raises aborts the write, and a previous file at ``path`` stays.
     """
 
     def __init__(
@@ -693,8 +695,10 @@ class VideoWriter:
         overwrite: bool = False,
         container_options: Mapping[str, str] | None = None,
         accurate_color: bool = True,
+        before_commit: Callable[[Path], None] | None = None,
     ):
         self.path = Path(path)
+        self._before_commit = before_commit
         self._interpolation = _interpolation(accurate_color)
         self.format = _muxer_for(self.path)
         if audio is not None:   # refuse audio the container would change, before a byte is written
@@ -808,6 +812,8 @@ class VideoWriter:
             self._container.close()
             self._closed = True
             self._verify()
+            if self._before_commit is not None:   # e.g. prove the label on the staged file; raising keeps the old one
+                self._before_commit(self._atomic.temp)
             return self._atomic.commit()
         except av.error.FFmpegError as exc:
             self.abort()

@@ -92,7 +92,8 @@ def run_job(d: Dispatcher, job_id: str, device: int, engine: Any, live: Live) ->
     live.progress = JobProgress(outcome.frames, outcome.frames, outcome.fps)
     store.update(job_id, done=outcome.frames, total=outcome.frames, fps=outcome.fps)
     if not outcome.label.proven:
-        fail("label.not_proven", "the output was written but its AIGC label could not be proven on it: "
+        fail("label.not_proven", "the AIGC label could not be proven on the finished output"
+             + (", so it was not put under its name: " if not outcome.shot.results.outputs else ": ")
              + "; ".join(f.message for f in outcome.label.findings if f.blocks), outcome.label.findings)
         return
     store.update(job_id, outcome=done)

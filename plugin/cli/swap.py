@@ -175,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"faceright: warning {finding.code}: {finding.message}", file=sys.stderr)
     print(f"{shot.output.path}: {outcome.faces_swapped} face(s) swapped in {outcome.frames_swapped}/{outcome.frames} "
           f"frames with {outcome.swapper} ({outcome.fps:.1f} fps)")
+    if not outcome.label.proven and not results.outputs:
+        print(f"{shot.output.path}: not written: its AIGC label could not be proven on the finished file "
+              "(a file already there is kept)", file=sys.stderr)
     print(f"covered by license {results.license_id} and release {results.release_id}; ProduceID {results.produce_id}")
     if args.results is not None:
         from faceright.atomic import write_replacing

@@ -143,8 +143,8 @@ def _video_info(path: Path) -> tuple[int, int, Fraction, int]:
         stream = container.streams.video[0]
         rate = Fraction(stream.average_rate or stream.guessed_rate or 0)
         count = stream.frames
-        if not count:
-            count = sum(1 for p in container.demux(stream) if p.dts is not None)
+        if not count:   # Matroska declares none: count the frames' packets (B-frames' come without a DTS)
+            count = sum(1 for p in container.demux(stream) if p.size and not p.is_discard)
         return stream.codec_context.width, stream.codec_context.height, rate, int(count)
 
 
