@@ -117,11 +117,32 @@ class LandmarkRefiner:
             if scale is None:
                 out.append(face)
                 continue
-            out.append(self._match(face, self._detect(frame, self._window(face, scale))))
-            windows += 1
+            refined, used = self._settle(frame, face, scale)
+            out.append(refined)
+            windows += used
         refined = sum(a is not b for a, b in zip(out, faces, strict=True))
         log.debug("refined %d of %d faces on %d windows (first pass at %.2f×)", refined, len(out), windows, seen)
         return out
+
+    def _settle(self, frame: Frame, face: Face, scale: float, *, rounds: int = 3) -> tuple[Face, int]:
+        """``face`` refined until its window stops moving (at most ``rounds`` windows): the window a
+        refined face asks for is the one :meth:`follow` looks in on the next frame, so on a still
+        picture a key frame gives exactly the landmarks following gives (no pop every key frame,
+        and the same answer whatever came before: a farm chunk's first key frame agrees with a
+        whole run's). Returns the face and the windows run."""
+        window = self._window(face, scale)
+        current = face
+        for used in range(1, rounds + 1):
+            found = self._match(current, self._detect(frame, window))
+            if found is current:
+                return current, used
+            current = found
+            scale = self._native_scale(current) or scale
+            following = self._window(current, scale)
+            if following == window:
+                return current, used
+            window = following
+        return current, rounds
 
     def follow(self, frame: Frame, faces: Sequence[Face], *, min_iou: float = 0.3) -> list[Face] | None:
         """``faces`` of the previous video frame, found again in ``frame`` on their windows alone.
