@@ -7,9 +7,12 @@
    paste-back; no encoder, so no codec noise). Prints, per frame step, the mean and largest change
    of the output's pixels where the plate did not change: on a still shot both should be 0, key
    frames included (before the key-frame refinement settled its window this popped every 12 frames).
-2. **Moving**: scikit-image's astronaut panning across 1920×1080: the distance of the landmarks the
-   swap uses (followed between key frames) to a whole-frame pass on every frame, in % of the face's
-   size (the face must follow the motion, not lag behind a smoothing).
+2. **Shaken**: scikit-image's astronaut at 1280×720 moved by ±1 px from frame to frame: how far the
+   landmarks jump per frame as the detector finds them, and as the swap uses them (smoothed along
+   the track, engine/tracks.py), in % of the face's width.
+3. **Moving**: the astronaut panning across 1920×1080: the distance of the landmarks the swap uses
+   (followed between key frames, smoothed) to a whole-frame pass on every frame, in % of the face's
+   width (the face must follow the motion, not lag behind the smoothing).
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ def main() -> None:
     from faceright.engine.settings import EngineSettings
     from faceright.engine.swap.classic import ClassicSwapper
     from faceright.engine.swap.pasteback import paste_back
+    from faceright.engine.tracks import FaceTracks
     from faceright.engine.types import Donor
 
     t1 = cv2.imread(str(_package_file("insightface", "data", "images", "t1.jpg")))
@@ -64,12 +68,26 @@ def main() -> None:
         print(f"  output change per frame step: mean {statistics.fmean(float(s.mean()) for s in steps):.4f}, "
               f"largest {max(int(s.max()) for s in steps)} grey levels")
 
+        still = next(frames_from_still(astronaut, 1, size=(1280, 720), motion="still", stamp=False))
+        shaken = [np.roll(still, (i % 2, (i // 2) % 2), axis=(0, 1)) for i in range(args.frames)]
+        tracks = FaceTracks(24, limits=swapper.limits)
+        raw, used = [], []
+        for frame in shaken:
+            (face,) = analyser.faces(frame)
+            raw.append(face.landmarks)
+            used.append(tracks.update([face])[0].landmarks)
+        width = float(face.box[2] - face.box[0])
+        step = lambda points: 100 * float(np.abs(np.diff(np.array(points), axis=0)).mean()) / width  # noqa: E731
+        print(f"shaken by ±1 px, {args.frames} frames: landmark jump per frame {step(raw):.2f} % of the face's width "
+              f"as found, {step(used[12:]):.2f} % as the swap uses them (smoothed)")
+
         frames = list(frames_from_still(astronaut, args.frames, size=(1920, 1080), motion="pan", stamp=False))
         finder = ClipFaceFinder(analyser, keyframe_interval=args.keyframe_interval)
         tracker = TargetTracker(Selection(rule="largest"))
+        tracks = FaceTracks(24, limits=swapper.limits)
         errors = []
         for frame in frames:
-            (used,) = finder.targets(frame, tracker)
+            (used,) = tracks.update(finder.targets(frame, tracker))
             whole = max(analyser.faces(frame), key=lambda f: f.area)
             side = float(whole.box[2] - whole.box[0])
             errors.append(100 * float(np.linalg.norm(used.landmarks - whole.landmarks, axis=1).max()) / side)

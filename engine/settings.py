@@ -35,6 +35,7 @@ class EngineSettings:
     det_threshold: float = 0.6
     refine_landmarks: bool = True        #: refine each face's landmarks on a window at the frame's resolution
     keyframe_interval: int = 12          #: video: whole-frame detection every N frames, faces followed between
+    smooth_landmarks: bool = True        #: One-Euro smoothing of each track's landmarks (engine/tracks.py)
     intra_op_threads: int = 0            #: onnxruntime threads per session (0: onnxruntime's default); see engine/threads.py
     ort_spinning: bool = False           #: onnxruntime's idle threads spin (burns the codecs' CPU between calls)
     opencv_threads: int = 0              #: OpenCV's pool during a swap (0: OpenCV's default, every core)

@@ -39,6 +39,7 @@ from faceright.frames import FrameRange
 from faceright.shot import FaceShot, FileHash, Results, Verdict
 
 from ..media import SequencePattern, open_sink, open_source
+from ..tracks import HISTORY
 from faceright.farm.pathmap import PathMapping
 
 log = logging.getLogger(__name__)
@@ -180,8 +181,9 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
     swapped = 0
     media = shot.media(config.paths)
     for run in runs:
-        # decode from the single run's key frame at or before this run, so tracking starts the same
-        start = whole.first + (run.first - whole.first) // keyframe_interval * keyframe_interval
+        # decode from a key frame of the single run at least a track's history before this run, so
+        # tracking, smoothing and the swap decisions reach the run's first frame as in the single run
+        start = whole.first + max(0, run.first - whole.first - (HISTORY - 1)) // keyframe_interval * keyframe_interval
         staging = folder / f".staging-{run.first}-{run.last}-{os.getpid()}"
         make_folder(staging)
         pattern = staging / FRAME_PATTERN

@@ -51,6 +51,7 @@ from ..runtime import Runtime
 from ..select import SELECT_RULES, SelectRule, Selection, TargetTracker
 from ..budget import pipeline_sizes
 from ..threads import apply_opencv_threads
+from ..tracks import FaceTracks
 from ..types import Donor, Face, cosine
 
 log = logging.getLogger(__name__)
@@ -251,11 +252,14 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
     writer_options = {**request.writer_options, **codecs.writer_options}
     with open_source(request.plate, request.frames, rate=request.rate, **reader_options) as source:
         settings = runtime.settings
+        tracks = FaceTracks(float(source.info.rate), limits=getattr(swapper, "limits", None),
+                            smooth=settings.smooth_landmarks)
         sizes = pipeline_sizes(source.info.width, source.info.height, queue_size=settings.queue_size,
                                batch_size=settings.batch_size, memory_mb=settings.frame_memory_mb)
         pipeline = SwapPipeline(
             finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
-            queue_size=sizes.queue_size, batch_size=sizes.batch_size, find_targets=finder.targets,
+            queue_size=sizes.queue_size, batch_size=sizes.batch_size,
+            find_targets=lambda frame, tracker: tracks.update(finder.targets(frame, tracker)),
         )
         span = source.range
         rate = float(source.info.rate)

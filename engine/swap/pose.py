@@ -60,14 +60,15 @@ class PoseLimits:
     max_pitch: float | None = None
     max_roll: float | None = 60.0
 
-    def violations(self, pose: Pose) -> list[str]:
-        """What is beyond the limits, e.g. ``["yaw 56° > 40°"]``; empty when the face may be swapped."""
+    def violations(self, pose: Pose, *, slack: float = 0.0) -> list[str]:
+        """What is beyond the limits, e.g. ``["yaw 56° > 40°"]``; empty when the face may be swapped.
+        ``slack`` widens (or, negative, narrows) every limit by that many degrees."""
         found = []
         for axis in ("yaw", "pitch", "roll"):
             limit = getattr(self, f"max_{axis}")
             value = getattr(pose, axis)
-            if limit is not None and abs(value) > limit:
-                found.append(f"{axis} {abs(value):.0f}° > {limit:.0f}°")
+            if limit is not None and abs(value) > limit + slack:
+                found.append(f"{axis} {abs(value):.0f}° > {limit + slack:.0f}°")
         return found
 
 
