@@ -50,6 +50,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -60,7 +61,8 @@ from types import TracebackType
 from faceright.errors import OutputError, OutputExistsError, OutputIsSourceError
 
 __all__ = ["AtomicOutput", "check_output_path", "same_file", "replacing", "write_replacing", "write_new",
-           "make_folder", "write_error", "remove_stale_partials", "STALE_AFTER_S", "STALE_PID_REUSED_S"]
+           "make_folder", "write_error", "remove_stale_partials", "staging_folder", "remove_stale_staging", "exchange", "partial_target",
+           "STALE_AFTER_S", "STALE_PID_REUSED_S"]
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +247,75 @@ def remove_stale_partials(folder: PathLike, target: str | Callable[[str], bool])
         log.info("removed the stale partial output %s (its writer is gone)", entry.path)
         removed.append(Path(entry.path))
     return removed
+
+
+def partial_target(name: str) -> str | None:
+    """The output a partial's file name belongs to (``.out.0001.png.1f3a9c2e.host.42.partial.png`` →
+    ``out.0001.png``), or None when ``name`` is not a partial's."""
+    partial = _parse_partial(name)
+    return partial.target if partial is not None else None
+
+
+# -- staging folders: a whole image sequence at once ----------------------------------------------
+
+def staging_folder(folder: PathLike) -> Path:
+    """A new hidden staging folder beside ``folder`` (same parent, so the same file system), named as a
+    partial of ``folder``: ``.NAME.TOKEN.HOST.PID.partial.staging``. Created empty."""
+    folder = Path(folder)
+    stage = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.{_host()}.{os.getpid()}.partial.staging")
+    try:
+        stage.mkdir()
+    except OSError as exc:
+        raise write_error(exc, stage) from exc
+    return stage
+
+
+def remove_stale_staging(folder: PathLike) -> list[Path]:
+    """Remove the staging folders of ``folder`` whose writer is gone (the partials' rule)."""
+    import shutil
+
+    folder = Path(folder)
+    removed = []
+    try:
+        entries = [e for e in os.scandir(folder.parent) if e.name.startswith(f".{folder.name}.")]
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        partial = _parse_partial(entry.name)
+        if partial is None or partial.target != folder.name or not entry.name.endswith(".partial.staging"):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or not _is_stale(partial, now - entry.stat().st_mtime):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        log.info("removed the stale staging folder %s (its writer is gone)", entry.path)
+        removed.append(Path(entry.path))
+    return removed
+
+
+def exchange(a: PathLike, b: PathLike) -> bool:
+    """Swap the names of ``a`` and ``b`` in one step (Linux ``renameat2(RENAME_EXCHANGE)``): whoever
+    looks sees one or the other, never neither nor a mix. False where the system or the file system
+    cannot (another OS, an old kernel, some network file systems): the caller then does without."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(os.fspath(a)), at_fdcwd, os.fsencode(os.fspath(b)), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise write_error(OSError(err, os.strerror(err), os.fspath(b)), Path(b))
 
 
 # -- the writer ---------------------------------------------------------------------------------

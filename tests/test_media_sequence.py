@@ -171,7 +171,8 @@ def test_metadata_on_a_format_that_cannot_carry_it_is_refused(tmp_path):
         SequenceWriter(tmp_path / "x.%04d.jpg", metadata={"AIGC": LABEL})
 
 
-def test_each_frame_is_written_atomically_and_a_crash_keeps_earlier_frames(tmp_path, monkeypatch):
+@pytest.mark.parametrize("staged", [True, False])
+def test_a_failed_sequence_puts_nothing_in_place_unless_written_frame_by_frame(tmp_path, monkeypatch, staged):
     real = sequence_module._encode_opencv
     calls = []
 
@@ -183,12 +184,16 @@ def test_each_frame_is_written_atomically_and_a_crash_keeps_earlier_frames(tmp_p
 
     monkeypatch.setattr(sequence_module, "_encode_opencv", failing)
     frame = np.full((16, 16, 3), 99, np.uint8)
+    out = tmp_path / "out"
+    out.mkdir()
     with pytest.raises(RuntimeError, match="disk full"):
-        with SequenceWriter(tmp_path / "out.%04d.png", first_frame=1) as writer:
+        with SequenceWriter(out / "out.%04d.png", first_frame=1, staged=staged) as writer:
             for _ in range(5):
                 writer.write(frame)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.0001.png", "out.0002.png"]
     assert writer.written == [1, 2]
+    # staged (the default): the two finished frames never took their names; in place: each frame is whole
+    assert sorted(p.name for p in out.iterdir()) == ([] if staged else ["out.0001.png", "out.0002.png"])
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]          # no staging folder left beside it
 
 
 def test_existing_frames_are_refused_unless_overwrite(tmp_path):
@@ -197,7 +202,8 @@ def test_existing_frames_are_refused_unless_overwrite(tmp_path):
     with pytest.raises(OutputExistsError):
         SequenceWriter(tmp_path / "o.%04d.png", first_frame=1).write(frame)
     assert (tmp_path / "o.0001.png").read_bytes() == b"old"
-    SequenceWriter(tmp_path / "o.%04d.png", first_frame=1, overwrite=True).write(frame)
+    with SequenceWriter(tmp_path / "o.%04d.png", first_frame=1, overwrite=True) as writer:
+        writer.write(frame)
     assert cv2.imread(str(tmp_path / "o.0001.png")).shape == (8, 8, 3)
     assert _partials(tmp_path) == []
 
@@ -285,3 +291,72 @@ def test_a_jpeg_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, gra
     image = read_image(path)
     assert image.shape == grace_hopper.shape
     assert np.abs(image.astype(int) - grace_hopper.astype(int)).mean() < 6
+
+
+#: writes a 20-frame sequence of grey VALUE over OUT (--overwrite), pausing where PAUSE says, then exits
+_REWRITE = r"""
+import sys, time
+import numpy as np
+import faceright.engine.media.sequence as sequence
+from faceright.engine.media import SequenceWriter
+
+out, value, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+real_exchange = sequence.exchange
+
+def exchange(a, b):
+    if pause == "before-exchange":
+        print("committing", flush=True); time.sleep(30)
+    done = real_exchange(a, b)
+    if pause == "after-exchange":
+        print("committing", flush=True); time.sleep(30)
+    return done
+
+sequence.exchange = exchange
+with SequenceWriter(out, first_frame=1, overwrite=True) as writer:
+    for n in range(20):
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+        if pause == "frames" and n == 9:
+            print("committing", flush=True); time.sleep(30)
+"""
+
+
+def _generation(folder) -> set[int]:
+    """The grey values of the sequence's frames in ``folder``: one value when it is whole."""
+    frames = sorted(folder.glob("shot.*.png"))
+    assert len(frames) == 20, [p.name for p in frames]
+    return {int(cv2.imread(str(p))[0, 0, 0]) for p in frames}
+
+
+@pytest.mark.parametrize("pause", ["frames", "before-exchange", "after-exchange"])
+def test_a_sequence_overwritten_and_killed_at_any_point_is_whole_old_or_whole_new(tmp_path, pause):
+    """SIGKILL while the new frames are written, just before the folders are exchanged, just after:
+    a reader sees the whole old sequence or the whole new one, never a mix; the next write cleans up."""
+    import signal
+    import subprocess
+
+    out = tmp_path / "renders" / "sh010"
+    out.mkdir(parents=True)
+    pattern = str(out / "shot.%04d.png")
+    subprocess.run([sys.executable, "-c", _REWRITE, pattern, "50", "none"], check=True)
+    assert _generation(out) == {50}
+    child = subprocess.Popen([sys.executable, "-c", _REWRITE, pattern, "200", pause], stdout=subprocess.PIPE)
+    assert child.stdout.readline().strip() == b"committing"
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    seen = _generation(out)
+    assert seen == ({200} if pause == "after-exchange" else {50})
+    left = [p.name for p in (tmp_path / "renders").iterdir() if p.name != "sh010"]
+    assert len(left) == 1 and left[0].endswith(".partial.staging")   # what the killed writer left
+    subprocess.run([sys.executable, "-c", _REWRITE, pattern, "120", "none"], check=True)
+    assert _generation(out) == {120}
+    assert [p.name for p in (tmp_path / "renders").iterdir()] == ["sh010"]   # its staging folder removed
+
+
+def test_a_sequence_sharing_its_folder_is_put_in_place_frame_by_frame_and_others_are_untouched(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    frame = np.full((8, 8, 3), 70, np.uint8)
+    with SequenceWriter(tmp_path / "a.%04d.png", first_frame=1) as writer:
+        for _ in range(3):
+            writer.write(frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.0001.png", "a.0002.png", "a.0003.png", "notes.txt"]
+    assert (tmp_path / "notes.txt").read_text() == "keep me"

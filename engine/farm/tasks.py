@@ -192,7 +192,8 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
         request = request_of(part, media, config)
         request = replace(request, output=pattern, frames=FrameRange(start, run.end), deliverable=False,
                           lead_in=run.first - start,
-                          writer_options={**dict(request.writer_options), "first_frame": run.first})
+                          # the chunk's own staging folder is its staging: frames appear there as they are swapped
+                          writer_options={**dict(request.writer_options), "first_frame": run.first, "staged": False})
         try:
             swap_request(part, replace(media, output=pattern), request, engine.runtime, config)
         except SwapRefusedError:

@@ -280,8 +280,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
         written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers
     label = proof.report or prove_label(request.output, written, request.labels, deliverable=request.deliverable)
     if not label.proven:
-        log.error("the label of %s is not proven%s: %s", request.output,
-                  "" if isinstance(sink, SequenceWriter) else ", so nothing was put under that name",
+        log.error("the label of %s is not proven, so nothing was put under that name: %s", request.output,
                   "; ".join(f.message for f in label.findings if f.blocks))
     log.info("swapped %d face(s) in %d of %d frames of %s into %s (%.1f fps)", stats.faces_swapped,
              stats.frames_swapped, stats.frames, request.plate, request.output, stats.fps)
@@ -312,10 +311,10 @@ def _codec_plan(request: SwapRequest, runtime: Runtime) -> CodecPlan:
 
 
 def _written_files(result: SwapResult) -> list[Path]:
+    if not result.label.proven:   # an output whose label was not proven on its staged file(s) never took its name
+        return []
     pattern = SequencePattern.parse(result.output)
-    if pattern is None:   # a video whose label was not proven on its staged file never took its name
-        return [result.output] if result.label.proven else []
-    return [pattern.path(n) for n in result.frames]
+    return [result.output] if pattern is None else [pattern.path(n) for n in result.frames]
 
 
 class LabelNotProvenError(FaceRightError):
@@ -330,15 +329,19 @@ class LabelNotProvenError(FaceRightError):
 class StagedProof:
     """``before_commit`` for a video writer: prove the label on the finished temporary file, before it
     takes the output's name (issue 8: an unproven deliverable never appears). The report names the
-    output, not the temporary file; :attr:`report` stays None for image sequences (proven after)."""
+    output, not the temporary file (a staged sequence is proven in its staging folder the same way)."""
 
     def __init__(self, output: Path, frames: FrameRange, labels: LabelSettings, *, deliverable: bool) -> None:
         self.output, self.frames, self.labels, self.deliverable = Path(output), frames, labels, deliverable
         self.report: LabelReport | None = None
 
-    def __call__(self, staged: Path) -> None:
-        report = prove_label(staged, self.frames, self.labels, deliverable=self.deliverable)
-        self.report = _renamed(report, staged, self.output)
+    def __call__(self, staged: Path, frames: FrameRange | None = None) -> None:
+        """``staged``: the finished temporary file, or a staged sequence's pattern and its ``frames``."""
+        report = prove_label(staged, frames or self.frames, self.labels, deliverable=self.deliverable)
+        if SequencePattern.parse(staged) is not None:   # frames in a staging folder: name the output's folder
+            self.report = replace(_renamed(report, Path(staged).parent, self.output.parent), path=self.output)
+        else:
+            self.report = _renamed(report, Path(staged), self.output)
         if not report.proven:
             raise LabelNotProvenError(self.report)
 

@@ -118,7 +118,6 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
     all_sources = [*sources, *([like.path] if like is not None else [])]
     span = like.check_range(frames) if like is not None else (FrameRange.coerce(frames) if frames else None)
     if is_sequence_path(path):
-        options.pop("before_commit", None)   # a sequence's frames are committed one by one (the caller proves after)
         video_only = sorted(k for k in _VIDEO_ENCODER_OPTIONS if options.pop(k, None) is not None)
         if video_only:   # a shot's libx264 settings, written to an image sequence (a farm chunk, a .####.png output)
             log.info("%s is an image sequence: %s apply to video outputs only", path, ", ".join(video_only))

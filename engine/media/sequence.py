@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import re
 import struct
 import zlib
@@ -38,7 +39,8 @@ from collections.abc import Iterable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from faceright.atomic import AtomicOutput, remove_stale_partials, same_file
+from faceright.atomic import (AtomicOutput, check_output_path, exchange, partial_target, remove_stale_partials,
+                              remove_stale_staging, same_file, staging_folder)
 from faceright.engine.media.errors import (
     FrameRangeError,
     MediaNotFoundError,
@@ -398,18 +400,35 @@ class SequenceReader:
 
 # --------------------------------------------------------------------------- writing
 
+def _partial_of(name: str, pattern: SequencePattern) -> bool:
+    target = partial_target(name)
+    return target is not None and pattern.number_of(target) is not None
+
+
 class SequenceWriter:
-    """Write frames as ``pattern``'s files, numbered from ``first_frame``, each atomically.
+    """Write frames as ``pattern``'s files, numbered from ``first_frame``.
 
     ``bit_depth``: 8 or 16 for PNG/TIFF, 16 (half) or 32 (float) for EXR, 10/12/16 for DPX.
     ``metadata`` goes into every frame (PNG iTXt, the AIGC label as XMP; EXR header); other
     formats refuse it.
     ``sources`` are files or patterns the output must never write over.
+
+    **Staged** (the default): the frames are written into a hidden staging folder beside the
+    output's folder (:func:`faceright.atomic.staging_folder`), checked, handed to
+    ``before_commit(staged_pattern, frames)`` (the swap proves the label there), and only then put
+    in place. When the output's folder holds nothing but this sequence and the new frames cover
+    every old one, the two folders are exchanged in one step (``renameat2``): a reader sees the
+    whole old sequence or the whole new one, never a mix, whenever the writer is killed. Otherwise
+    (other files in the folder, a partial re-render of some frames, a system without the exchange)
+    the new frames replace theirs one by one. A failed or killed write puts nothing in place; a
+    killed writer's staging folder is removed by the next write of that folder.
+    ``staged=False`` writes each frame in place as it comes (each file still atomic).
     """
 
     def __init__(self, path: str | os.PathLike, *, first_frame: int = 1001, bit_depth: int | None = None,
                  metadata: Mapping[str, str] | None = None, overwrite: bool = False,
-                 sources: Iterable[str | os.PathLike] = (), compression: str | None = None):
+                 sources: Iterable[str | os.PathLike] = (), compression: str | None = None,
+                 staged: bool = True, before_commit: Any = None):
         pattern = SequencePattern.parse(path)
         if pattern is None:
             raise OutputError(f"{path}: an image-sequence output needs a frame-number pattern, "
@@ -439,6 +458,13 @@ class SequenceWriter:
         self.written: list[int] = []
         self._source_files: list[Path] = []
         self._closed = False
+        self._before_commit = before_commit
+        self._stage: Path | None = None
+        self._target = pattern         # where the frames are written: the staging folder's pattern when staged
+        if staged:
+            remove_stale_staging(pattern.folder)
+            self._stage = staging_folder(pattern.folder)
+            self._target = SequencePattern.parse(self._stage / Path(os.fspath(path)).name)
         for source in sources:
             source_pattern = SequencePattern.parse(source)
             if source_pattern is not None:
@@ -464,7 +490,11 @@ class SequenceWriter:
             raise ValueError(f"{self.pattern.display}: expected an H×W×3 BGR frame, got {frame.shape}")
         number = self.next_frame if number is None else number
         path = self.pattern.path(number)
-        with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite, clean_stale=False) as atomic:
+        if self._stage is not None:   # refuse now what the commit would refuse; write into the staging folder
+            check_output_path(path, sources=self._source_files, overwrite=self.overwrite)
+            path = self._target.path(number)
+        with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite or self._stage is not None,
+                          clean_stale=False) as atomic:
             if self.pattern.extension in OIIO_SUFFIXES:
                 _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression)
             else:
@@ -472,26 +502,64 @@ class SequenceWriter:
             atomic.commit()
         self.written.append(number)
         self.next_frame = number + 1
-        return path
+        return self.pattern.path(number)
 
     def close(self) -> FrameRange:
-        """Check the first frame's metadata reads back; return the range written."""
+        """Check the first frame's metadata reads back, run ``before_commit``, put the frames in place;
+        return the range written. Anything raised leaves nothing new under the output's names."""
         if self._closed:
             return self.frames
         self._closed = True
-        if not self.written:
-            raise MediaError(f"{self.pattern.display}: no frames were written")
-        if self.metadata:
-            first = self.pattern.path(self.written[0])
-            found = _image_metadata(first)
-            for key, value in self.metadata.items():
-                if found.get(key) != value:
-                    raise MediaError(f"{first}: metadata {key!r} did not read back (got {found.get(key)!r})")
+        try:
+            if not self.written:
+                raise MediaError(f"{self.pattern.display}: no frames were written")
+            if self.metadata:
+                first = self._target.path(self.written[0])
+                found = _image_metadata(first)
+                for key, value in self.metadata.items():
+                    if found.get(key) != value:
+                        raise MediaError(f"{self.pattern.path(self.written[0])}: metadata {key!r} did not read back "
+                                         f"(got {found.get(key)!r})")
+            if self._before_commit is not None:
+                self._before_commit(self._target.display, self.frames)
+            if self._stage is not None:
+                self._commit()
+        except BaseException:
+            self._discard()
+            raise
         return self.frames
 
+    def _commit(self) -> None:
+        folder, stage = self.pattern.folder, self._stage
+        try:
+            entries = [e.name for e in os.scandir(folder)]
+        except OSError as exc:
+            raise OutputError(f"cannot read the output folder {folder}: {exc}") from exc
+        old = {self.pattern.number_of(name) for name in entries} - {None}
+        only_this = all(self.pattern.number_of(name) is not None or _partial_of(name, self.pattern) for name in entries)
+        if only_this and old <= set(self.written):
+            os.chmod(stage, os.stat(folder).st_mode & 0o7777)
+            if exchange(stage, folder):   # one step: the whole old sequence or the whole new one
+                shutil.rmtree(stage, ignore_errors=True)   # now the old frames
+                self._stage = None
+                return
+        for number in self.written:       # frame by frame: each file whole, not the set
+            try:
+                os.replace(self._target.path(number), self.pattern.path(number))
+            except OSError as exc:
+                raise OutputError(f"cannot put {self.pattern.path(number)} in place: {exc}") from exc
+        shutil.rmtree(stage, ignore_errors=True)
+        self._stage = None
+
+    def _discard(self) -> None:
+        if self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
+            self._stage = None
+
     def abort(self) -> None:
-        """Stop writing. Frames already written stay (each is whole); nothing partial remains."""
+        """Stop writing; nothing is put in place (staged), or frames already written stay, each whole."""
         self._closed = True
+        self._discard()
 
     def __enter__(self) -> SequenceWriter:
         return self
