@@ -313,7 +313,7 @@ def exchange(a: PathLike, b: PathLike) -> bool:
     if renameat2(at_fdcwd, os.fsencode(os.fspath(a)), at_fdcwd, os.fsencode(os.fspath(b)), rename_exchange) == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV, errno.EBUSY):
         return False
     raise write_error(OSError(err, os.strerror(err), os.fspath(b)), Path(b))
 

@@ -2,7 +2,9 @@
 writes; read back with OpenCV, Pillow and OpenImageIO directly."""
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -360,3 +362,36 @@ def test_a_sequence_sharing_its_folder_is_put_in_place_frame_by_frame_and_others
             writer.write(frame)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.0001.png", "a.0002.png", "a.0003.png", "notes.txt"]
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_a_symlinked_output_folder_stays_a_symlink_and_gets_the_frames(tmp_path):
+    real = tmp_path / "disk" / "sh010"
+    real.mkdir(parents=True)
+    (tmp_path / "show").mkdir()
+    link = tmp_path / "show" / "sh010"
+    link.symlink_to(real, target_is_directory=True)
+    frame = np.full((8, 8, 3), 33, np.uint8)
+    for value in (33, 99):   # a first write and an --overwrite: both exchange the real folder, not the link
+        with SequenceWriter(link / "shot.%04d.png", first_frame=1, overwrite=True) as writer:
+            for _ in range(3):
+                writer.write(np.full_like(frame, value))
+        assert link.is_symlink() and link.resolve() == real.resolve()
+        assert sorted(p.name for p in real.iterdir()) == ["shot.0001.png", "shot.0002.png", "shot.0003.png"]
+        assert int(cv2.imread(str(real / "shot.0002.png"))[0, 0, 0]) == value
+    assert sorted(p.name for p in (tmp_path / "show").iterdir()) == ["sh010"]
+    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == ["sh010"]
+
+
+def test_a_mount_point_output_folder_is_staged_inside_and_filled_frame_by_frame(tmp_path, monkeypatch):
+    """A folder that is a mount point has no sibling on its file system: the staging goes inside it."""
+    out = tmp_path / "mnt"
+    out.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out.resolve() or real_ismount(p))
+    with SequenceWriter(out / "shot.%04d.png", first_frame=1) as writer:
+        for _ in range(2):
+            writer.write(np.full((8, 8, 3), 5, np.uint8))
+        (staging,) = out.iterdir()                                          # nothing in place before the close
+        assert staging.name.startswith("..faceright-staging.") and staging.name.endswith(".partial.staging")
+    assert sorted(p.name for p in out.iterdir()) == ["shot.0001.png", "shot.0002.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["mnt"]

@@ -462,8 +462,14 @@ class SequenceWriter:
         self._stage: Path | None = None
         self._target = pattern         # where the frames are written: the staging folder's pattern when staged
         if staged:
-            remove_stale_staging(pattern.folder)
-            self._stage = staging_folder(pattern.folder)
+            # the real folder (a symlinked folder stays a symlink); beside it when that is the same file
+            # system (then the folders can be exchanged), else inside it (a mount point: frame by frame)
+            self._folder = pattern.folder.resolve()
+            self._beside = not os.path.ismount(self._folder) and \
+                os.stat(self._folder.parent).st_dev == os.stat(self._folder).st_dev
+            home = self._folder if self._beside else self._folder / ".faceright-staging"   # its staging: inside
+            remove_stale_staging(home)
+            self._stage = staging_folder(home)
             self._target = SequencePattern.parse(self._stage / Path(os.fspath(path)).name)
         for source in sources:
             source_pattern = SequencePattern.parse(source)
@@ -530,14 +536,14 @@ class SequenceWriter:
         return self.frames
 
     def _commit(self) -> None:
-        folder, stage = self.pattern.folder, self._stage
+        folder, stage = self._folder, self._stage
         try:
             entries = [e.name for e in os.scandir(folder)]
         except OSError as exc:
             raise OutputError(f"cannot read the output folder {folder}: {exc}") from exc
         old = {self.pattern.number_of(name) for name in entries} - {None}
         only_this = all(self.pattern.number_of(name) is not None or _partial_of(name, self.pattern) for name in entries)
-        if only_this and old <= set(self.written):
+        if self._beside and only_this and old <= set(self.written):
             os.chmod(stage, os.stat(folder).st_mode & 0o7777)
             if exchange(stage, folder):   # one step: the whole old sequence or the whole new one
                 shutil.rmtree(stage, ignore_errors=True)   # now the old frames
@@ -555,6 +561,7 @@ class SequenceWriter:
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
             self._stage = None
+
 
     def abort(self) -> None:
         """Stop writing; nothing is put in place (staged), or frames already written stay, each whole."""
