@@ -275,7 +275,7 @@ class VideoReader:
 
         try:
             return _open_input(self.path, hwaccel_for(self.hwaccel, self.hwaccel_device))
-        except (MediaError, OSError, ValueError) as exc:
+        except (MediaError, OSError, ValueError, TypeError, ImportError) as exc:   # TypeError/ImportError: av < 14
             self.hwaccel_failed = failure_reason(exc.__cause__ or exc)
         if self.hwaccel_required:
             raise MediaUnreadableError(f"{self.path}: the {self.hwaccel} hardware decoder does not open here "
