@@ -170,6 +170,8 @@ def make_clip(
     color: dict[str, int] | None = None,
     focus: tuple[float, float] = (0.5, 0.3),
     start: float = 0.0,
+    pix_fmt: str = "yuv420p",
+    codec_options: dict[str, str] | None = None,
 ) -> Path:
     """Write a short clip made from ``still`` and return its path.
 
@@ -179,7 +181,9 @@ def make_clip(
     ``color``: codec-context colour tags to set, e.g. ``{"colorspace": 1, "color_primaries": 1,
     "color_trc": 1, "color_range": 1}`` (ffmpeg's enum values; 1 = BT.709 / limited).
     ``start`` shifts the container's clock (FFmpeg's ``output_ts_offset``): frame 0 then sits
-    at ``start`` seconds, as in camera files and broadcast streams.
+    at ``start`` seconds, as in camera files and broadcast streams. ``pix_fmt``/``codec_options``
+    make mezzanine plates (``codec="prores_ks", pix_fmt="yuv422p10le", codec_options={"profile": "3"}``:
+    ProRes 422 HQ).
     """
     path = Path(path)
     rate = Fraction(rate)
@@ -191,9 +195,11 @@ def make_clip(
             out.metadata[key] = value
         video = out.add_stream(codec, rate=rate)
         video.width, video.height = size
-        video.pix_fmt = "yuv420p"
+        video.pix_fmt = pix_fmt
         if codec == "libx264":
             video.options = {"preset": "veryfast", "crf": "18", "bf": "3", "g": str(gop), "keyint_min": str(gop)}
+        if codec_options:
+            video.options = dict(codec_options)
         if timecode:
             video.metadata["timecode"] = timecode
         for key, value in (color or {}).items():

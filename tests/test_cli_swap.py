@@ -500,3 +500,27 @@ def test_an_output_whose_label_cannot_be_proven_never_takes_its_name(studio, stu
     assert ".partial" not in captured.out + captured.err          # the report names the output, not the staged file
     assert _digest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_10_bit_prores_plate_written_as_h264_says_what_it_loses(studio, tmp_path, astronaut, grace_hopper_path,
+                                                                   capsys, plate):
+    """Until the pipeline keeps a plate's own precision, a mezzanine plate's swap names each loss."""
+    from readback import readback, streams_of
+
+    prores = make_clip(tmp_path / "plate.mov", astronaut, frames=6, motion="pan", codec="prores_ks",
+                       pix_fmt="yuv422p10le", codec_options={"profile": "3"}, audio=False)
+    (video,) = streams_of(readback(prores), "video")
+    assert video["codec_name"] == "prores" and video["pix_fmt"] == "yuv422p10le"   # as ffprobe reads the plate
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(prores), "--out", str(tmp_path / "o.mp4"),
+                "--results", str(tmp_path / "shot.json"))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warning media.downgraded" in err
+    for loss in ("10-bit → 8-bit", "4:2:2 → 4:2:0 chroma", "intra-frame prores → long-GOP libx264"):
+        assert loss in err, err
+    verdicts = json.loads((tmp_path / "shot.json").read_text())["results"]["verdicts"]
+    assert [v["severity"] for v in verdicts if v["code"] == "media.downgraded"] == ["warning"]
+    # an 8-bit 4:2:0 H.264 plate loses nothing: no warning
+    assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "p.mp4"),
+                "--frames", "0-1") == 0
+    assert "media.downgraded" not in capsys.readouterr().err

@@ -31,6 +31,7 @@ from faceright.compat import file_sha256
 from faceright.config import Config
 from faceright.engine_client import SwapOutcome
 from faceright.errors import ConfigError, FaceRightError, SwapRefusedError
+from faceright.findings import Finding
 from faceright.labels.aigc import AIGC_KEY, build_label
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import LabelReport, verify_file
@@ -41,6 +42,7 @@ from faceright.shot import FaceShot, FileHash, ModelUse, Results, Verdict
 
 from ..models.errors import ModelNotFoundError
 from ..media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
+from ..media.downgrade import downgrade_finding
 from ..media.hwcodecs import CodecPlan, codec_plan
 from ..media.sequence import is_sequence_path
 from ..swap.pose import TurnedFaceError
@@ -109,6 +111,7 @@ class SwapResult:
     label: LabelReport                   #: the label proven (or not) on the written file
     produce_id: str = ""
     models: tuple[ModelUse, ...] = ()
+    findings: tuple[Finding, ...] = ()   #: what the render itself noticed (e.g. media.downgraded)
 
 
 def swap_shot(shot: FaceShot, runtime: Runtime, config: Config, *,
@@ -133,11 +136,12 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
     results = Results(
         outputs=tuple(FileHash(str(p), file_sha256(p)) for p in _written_files(result)),
         produce_id=result.produce_id, license_id=coverage.license_id, release_id=coverage.release_id,
-        verdicts=tuple(Verdict(f.code, f.severity, f.message) for f in coverage.findings + tuple(result.label.findings)),
+        verdicts=tuple(Verdict(f.code, f.severity, f.message)
+                       for f in coverage.findings + result.findings + tuple(result.label.findings)),
         models=tuple(result.models), frames=result.frames, label_proven=result.label.proven)
     stats = result.stats
     return SwapOutcome(shot.with_results(results), result.label, stats.frames, stats.frames_swapped,
-                       stats.faces_swapped, stats.seconds, result.swapper, tuple(coverage.findings))
+                       stats.faces_swapped, stats.seconds, result.swapper, tuple(coverage.findings) + result.findings)
 
 
 def request_of(shot: FaceShot, media: Any, config: Config) -> SwapRequest:
@@ -252,6 +256,9 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
     writer_options = {**request.writer_options, **codecs.writer_options}
     with open_source(request.plate, request.frames, rate=request.rate, **reader_options) as source:
         settings = runtime.settings
+        downgraded = downgrade_finding(source.info, request.output, writer_options)
+        if downgraded is not None:   # reaches the CLI, the service and the publish report as a warning
+            log.info("%s", downgraded.message)
         tracks = FaceTracks(float(source.info.rate), limits=getattr(swapper, "limits", None),
                             smooth=settings.smooth_landmarks)
         sizes = pipeline_sizes(source.info.width, source.info.height, queue_size=settings.queue_size,
@@ -293,7 +300,8 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                               ("recogniser", getattr(prepared.analyser, "recogniser", None)),
                               ("swapper", swapper)) if m is not None]
     return SwapResult(request.output, stats, written, getattr(swapper, "model_id", type(swapper).__name__),
-                      donor_face, label, label_object.ProduceID, tuple(models))
+                      donor_face, label, label_object.ProduceID, tuple(models),
+                      (downgraded,) if downgraded is not None else ())
 
 
 def _codec_plan(request: SwapRequest, runtime: Runtime) -> CodecPlan:

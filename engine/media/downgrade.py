@@ -1,0 +1,67 @@
+"""What an output loses against its plate, said before it is written.
+
+faceright's swap pipeline works on 8-bit BGR frames and writes libx264 (8-bit 4:2:0, long-GOP) by
+default. A 10-bit ProRes 422 HQ or DNxHR HQX plate, or a 16-bit image sequence, therefore comes out
+with less than it had, over the whole frame, not only inside the face. Until the pipeline keeps a
+plate's own precision (issue 8), every such swap says so: :func:`downgrade_finding` names each loss
+(bit depth, chroma subsampling, intra-frame → long-GOP) as a ``media.downgraded`` warning.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from faceright.findings import Finding
+
+from .info import MediaInfo
+from .sequence import is_sequence_path
+
+__all__ = ["chroma_of", "downgrade_finding"]
+
+#: codecs whose every frame is a key frame (mezzanine and image formats)
+INTRA_CODECS = frozenset({"prores", "prores_ks", "dnxhd", "dnxhr", "mjpeg", "ffv1", "png", "rawvideo", "v210",
+                          "cineform", "cfhd", "huffyuv", "utvideo", "qtrle", "dpx", "exr", "tiff"})
+
+
+def chroma_of(pix_fmt: str) -> str:
+    """``"4:2:0"``, ``"4:2:2"``, ``"4:4:4"`` for a pixel format's chroma, RGB counting as 4:4:4."""
+    name = pix_fmt.lower()
+    if "420" in name or name in ("nv12", "nv21", "p010le", "p016le"):
+        return "4:2:0"
+    if "422" in name or name in ("uyvy422", "yuyv422", "v210", "nv16"):
+        return "4:2:2"
+    return "4:4:4" if name else ""
+
+
+def _depth_of(pix_fmt: str) -> int:
+    for bits in (16, 14, 12, 10):
+        if str(bits) in pix_fmt:
+            return bits
+    return 8
+
+
+def downgrade_finding(plate: MediaInfo, output: Path, writer_options: Mapping[str, Any]) -> Finding | None:
+    """The ``media.downgraded`` warning for writing ``plate`` as ``output`` with these writer options, or None."""
+    if is_sequence_path(output):
+        return None
+    pix_fmt = str(writer_options.get("pix_fmt") or "yuv420p")
+    codec = str(writer_options.get("codec") or "libx264")
+    losses = []
+    out_depth = _depth_of(pix_fmt)
+    if plate.bit_depth > out_depth or plate.bit_depth > 8:   # the pipeline itself is 8-bit
+        losses.append(f"{plate.bit_depth}-bit → 8-bit")
+    plate_chroma, out_chroma = chroma_of(plate.pix_fmt), chroma_of(pix_fmt)
+    order = {"4:2:0": 0, "4:2:2": 1, "4:4:4": 2}
+    if plate_chroma and order.get(plate_chroma, 0) > order.get(out_chroma, 0):
+        losses.append(f"{plate_chroma} → {out_chroma} chroma")
+    if plate.codec.lower() in INTRA_CODECS and codec in ("libx264", "libx265", "h264_nvenc", "hevc_nvenc"):
+        losses.append(f"intra-frame {plate.codec} → long-GOP {codec}")
+    if not losses:
+        return None
+    return Finding("media.downgraded", "warning",
+                   f"{output} is written with less than the plate {plate.path} has ({', '.join(losses)}), over the "
+                   "whole frame: faceright's swap works on 8-bit frames and writes H.264 by default; keep the plate "
+                   "for grading, or write an image sequence (--out shot.####.png) for 4:4:4 intra frames",
+                   {"losses": losses, "plate": {"codec": plate.codec, "pix_fmt": plate.pix_fmt,
+                                                "bit_depth": plate.bit_depth},
+                    "output": {"codec": codec, "pix_fmt": pix_fmt}})
