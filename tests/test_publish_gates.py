@@ -142,6 +142,19 @@ def test_an_unswapped_plate_handed_in_as_the_output_is_not_the_licensed_donor(ex
     assert [f.code for f in failed.value.findings] == ["output.identity_mismatch"]
 
 
+def test_a_shot_that_was_never_swapped_is_named_not_a_traceback(example, config, engine, tmp_path):
+    timeline = api.read_timeline(example.licensed, outputs=tmp_path / "shots")
+    shot = timeline.shots[0].shot
+    context = pyblish.api.Context()
+    context.data["faceright"] = session(config, engine, example.licensed, tmp_path / "pub")
+    missing = tmp_path / "never-rendered.mp4"
+    instance = _instance(context, shot, missing)
+    with pytest.raises(api.GateFailed) as failed:
+        validators.ValidateOutputIdentity().process(instance)
+    (finding,) = failed.value.findings
+    assert finding.code == "output.missing" and str(missing) in finding.message and "swap the shot" in finding.message
+
+
 def test_the_output_label_repair_labels_the_file_and_reruns_the_check(example, config, engine, tmp_path):
     timeline = api.read_timeline(example.licensed, outputs=tmp_path / "shots")
     shot = timeline.shots[0].shot
@@ -166,3 +179,23 @@ def test_every_gate_has_an_artist_title_and_a_repair_sentence():
             assert pyblish.api.ValidatorOrder <= plugin.order < pyblish.api.ValidatorOrder + 0.5 or \
                 plugin.order > pyblish.api.ExtractorOrder, plugin
     assert [p.__name__ for p in validators.plugins()] == list(validators.PLUGIN_MODULES.values())
+
+
+def test_a_blocked_publish_lists_each_cause_once_not_nested_in_the_integrators_refusals():
+    """An extractor fails; the ledger refuses on that line, the report on both: one cause, said once."""
+    cause = api.GateFailed("Extract the shot", [api.Finding("extract.failed", "error", "the engine is down")])
+    first = "Write the shot: extract.failed: the engine is down"
+
+    class Extract:
+        title = "Write the shot"
+
+    ledger = api.GateFailed("Nothing is integrated after an error",
+                            [api.Finding("publish.not_integrated", "error", first)])
+    report = api.GateFailed("Nothing is integrated after an error", [
+        api.Finding("publish.not_integrated", "error", first),
+        api.Finding("publish.not_integrated", "error", f"Record the publish in the ledger: publish.not_integrated: {first}"),
+        api.Finding("publish.not_integrated", "error", "the gate ValidateTier did not run: it was deregistered")])
+    results = [{"plugin": Extract, "error": cause}, {"plugin": validators.IntegrateLedger, "error": ledger},
+               {"plugin": validators.IntegrateReport, "error": report}]
+    assert api.publish_results.error_lines(results) == [
+        first, "Write the publish report: publish.not_integrated: the gate ValidateTier did not run: it was deregistered"]

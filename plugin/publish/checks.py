@@ -93,6 +93,11 @@ def output_identity(output: Path, license_path: Path, embedder: Any, *, frames: 
         return [Finding("output.identity_unchecked", "error",
                         f"the likeness license {license_path} cannot be read, so the output's face cannot be "
                         f"compared with it: {exc}")]
+    output = Path(output)
+    if not any(c in output.name for c in "%#") and not output.is_file():   # a sequence pattern is read below
+        return [Finding("output.missing", "error",
+                        f"the shot's output {output} does not exist, so there is no face to compare: swap the shot "
+                        "first (faceright swap --shot SHOT.json, or the publish's engine) or hand in its render")]
     count = frames if frames is not None else frame_count(output)
     spread = sorted({round(i * (count - 1) / max(1, samples - 1)) for i in range(samples)}) if count else []
     wanted: dict[int, list[OutputFace | None]] = {}

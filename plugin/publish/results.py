@@ -46,7 +46,12 @@ def error_lines(results: Iterable[dict]) -> list[str]:
         plugin = result.get("plugin")
         title = getattr(plugin, "title", None) or getattr(plugin, "label", None) or getattr(plugin, "__name__", "?")
         where = f" ({result['instance'].name})" if result.get("instance") is not None else ""
-        findings = [f for f in getattr(error, "findings", ()) if f.blocks]
+        # an integrator's refusal repeats, as its messages, the lines it refused on: those are listed already
+        findings = [f for f in getattr(error, "findings", ()) if f.blocks
+                    and not (f.code == "publish.not_integrated"
+                             and (f.message in lines or "publish.not_integrated: " in f.message))]
+        if getattr(error, "findings", ()) and not findings:
+            continue
         reasons = [f"{f.code}: {f.message}" for f in findings] or [f"{type(error).__name__}: {error}"]
         for reason in reasons:
             if (where, reason) not in seen:   # one cause seen by several gates is one line
