@@ -18,6 +18,13 @@ DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUE
 GPU_CODEC_CHOICES = ("auto", "on", "off")
 
 
+def check_gpu_codecs(value: str) -> str:
+    """``value`` when it is one of :data:`GPU_CODEC_CHOICES`, else a ConfigError naming them."""
+    if value not in GPU_CODEC_CHOICES:
+        raise ConfigError(f"[engine] gpu_codecs must be one of {', '.join(GPU_CODEC_CHOICES)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     models_dir: Path | None = None       #: users' own model files; env FACERIGHT_MODELS wins
@@ -66,9 +73,7 @@ def engine_settings(config: Config | Mapping[str, Any] | None = None, **override
     if config.models_dir_env and overrides.get("models_dir") is None:
         overrides["models_dir"] = config.models_dir_env
     settings = settings_from(EngineSettings, config.table("engine"), where="[engine]", **overrides)
-    if settings.gpu_codecs not in GPU_CODEC_CHOICES:
-        raise ConfigError(f"[engine] gpu_codecs must be one of {', '.join(GPU_CODEC_CHOICES)}, "
-                          f"not {settings.gpu_codecs!r}")
+    check_gpu_codecs(settings.gpu_codecs)
     return replace(settings, models_dir=settings.models_dir or config.home / "models",
                    trt_cache_dir=settings.trt_cache_dir or config.home / "trt-cache",
                    model_cache_dir=settings.model_cache_dir or config.home / "model-cache")

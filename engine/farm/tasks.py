@@ -254,7 +254,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     from faceright.labels.aigc import AIGC_KEY, build_label
     from faceright.labels.visible import VisibleLabel
 
-    from ..jobs.swap import LabelNotProvenError, StagedProof, prove_label, request_of
+    from ..jobs.swap import LabelNotProvenError, StagedProof, request_of
 
     whole = shot.plate.frames
     assert whole is not None
@@ -290,7 +290,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
                             "was put under that name: " + "; ".join(f.message for f in exc.report.findings
                                                                       if f.blocks)) from exc
     written = sink.frames if SequencePattern.parse(request.output) is not None else span
-    report = proof.report or prove_label(request.output, written, request.labels, deliverable=request.deliverable)
+    report = proof.report   # proven on the staged output before it took its name
     gate = _gate_record(job, shot)
     outputs = ([request.output] if SequencePattern.parse(request.output) is None
                else [SequencePattern.parse(request.output).path(n) for n in written])

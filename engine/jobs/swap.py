@@ -285,7 +285,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
         except LabelNotProvenError:
             pass   # the staged file is gone; the report says why
         written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers
-    label = proof.report or prove_label(request.output, written, request.labels, deliverable=request.deliverable)
+    label = proof.report   # the writers prove before they put anything in place (before_commit)
     if not label.proven:
         log.error("the label of %s is not proven, so nothing was put under that name: %s", request.output,
                   "; ".join(f.message for f in label.findings if f.blocks))

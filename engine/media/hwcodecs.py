@@ -19,15 +19,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from faceright.errors import ConfigError
 
-from ..settings import GPU_CODEC_CHOICES
+from ..settings import GPU_CODEC_CHOICES, check_gpu_codecs
 
 log = logging.getLogger(__name__)
 
-GpuCodecs = Literal["auto", "on", "off"]
 NVENC = "h264_nvenc"
 NVDEC = "cuda"   #: the FFmpeg hardware device type PyAV's ``HWAccel`` opens for NVDEC
 
@@ -56,12 +55,6 @@ class CodecPlan:
     @property
     def on_gpu(self) -> bool:
         return bool(self.reader_options.get("hwaccel") or self.writer_options.get("codec") == NVENC)
-
-
-def check_choice(value: str) -> GpuCodecs:
-    if value not in GPU_CODEC_CHOICES:
-        raise ConfigError(f"[engine] gpu_codecs must be one of {', '.join(GPU_CODEC_CHOICES)}, not {value!r}")
-    return value  # type: ignore[return-value]
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -103,7 +96,7 @@ def codec_plan(choice: str, *, sessions_on_gpu: bool, video_in: bool, video_out:
 
     ``writer_options`` are the request's own: a codec chosen there is kept. ``nvenc`` is a probe
     already made (a runtime keeps its own, so a service probes once); None probes now when needed."""
-    choice = check_choice(choice)
+    choice = check_gpu_codecs(choice)
     if choice == "off" or (choice == "auto" and not sessions_on_gpu) or not (video_in or video_out):
         return CodecPlan()
     reader: dict[str, Any] = {}
@@ -135,5 +128,5 @@ def hwaccel_for(device_type: str, device_id: int) -> Any:
     return HWAccel(device_type=device_type, device=str(device_id), allow_software_fallback=True)
 
 
-__all__ = ["CodecPlan", "GPU_CODEC_CHOICES", "NVDEC", "NVENC", "Probe", "check_choice", "codec_plan",
+__all__ = ["CodecPlan", "GPU_CODEC_CHOICES", "NVDEC", "NVENC", "Probe", "codec_plan",
            "failure_reason", "hwaccel_for", "nvenc_options", "probe_nvenc"]
