@@ -36,7 +36,7 @@ from faceright.atomic import AtomicOutput, check_output_path
 from faceright.compat import file_sha256
 from faceright.deliverable import ConformClip, ConformResult
 from faceright.errors import ConfigError, FrameRangeError, MediaError, UnsupportedMediaError
-from faceright.labels.aigc import AIGC_KEY, build_label
+from faceright.labels.aigc import label_signer
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import verify_file
 from faceright.labels.visible import VisibleLabel
@@ -102,7 +102,7 @@ def conform_clips(clips: Sequence[ConformClip], output: Path, settings: LabelSet
     first = cuts[0].info
     width, height, rate = first.width, first.height, first.rate
     total = sum(len(cut.source.range) for cut in cuts)
-    label = build_label(settings)                    # refuses an unconfigured label before any work
+    signer = label_signer(settings)                  # refuses an unconfigured label before any work
     visible = VisibleLabel.from_settings(settings)
     visible.sprite(width, height)                    # and a wording that does not fit the frame
     for cut in cuts[1:]:
@@ -125,7 +125,7 @@ def conform_clips(clips: Sequence[ConformClip], output: Path, settings: LabelSet
                 log.info("no clip of the timeline has audio: %s is written without", output)
             with VideoWriter(output, width=width, height=height, rate=rate, crf=crf, preset=preset,
                              color=first.color if first.kind == "video" else ColorInfo(),
-                             metadata={AIGC_KEY: label.to_json()}, audio=audio, sources=sources,
+                             label=signer, audio=audio, sources=sources,
                              overwrite=overwrite) as writer:
                 done = 0
                 for cut in cuts:

@@ -26,9 +26,10 @@ RATE = 24
 
 
 def write_clip(path: Path, still: np.ndarray, draw: Callable[[np.ndarray, int], np.ndarray], *,
-               frames: int = 72, metadata: dict[str, str] | None = None) -> Path:
-    """A clip whose frame ``i`` is ``draw(frame, i)``, written by faceright's media writer."""
-    with VideoWriter(path, width=SIZE[0], height=SIZE[1], rate=RATE, metadata=metadata) as writer:
+               frames: int = 72, metadata: dict[str, str] | None = None, label=None) -> Path:
+    """A clip whose frame ``i`` is ``draw(frame, i)``, written by faceright's media writer (with
+    ``label``, a :class:`~faceright.labels.aigc.LabelSigner`, the AIGC label bound to it)."""
+    with VideoWriter(path, width=SIZE[0], height=SIZE[1], rate=RATE, metadata=metadata, label=label) as writer:
         for index, frame in enumerate(frames_from_still(still, frames, SIZE, "pan", stamp=False)):
             writer.write(draw(frame, index))
     return path
@@ -68,11 +69,12 @@ def raw_remux(src: Path, dst: Path, metadata: dict[str, str], *, options: dict[s
     return dst
 
 
-def signed_json(settings: LabelSettings, keys, **fields) -> str:
+def signed_json(settings: LabelSettings, keys, content: str | None = None, **fields) -> str:
+    """A label signed by the test studio's key, bound to ``content`` when given, with ``fields`` changed after."""
     from faceright.labels.aigc import load_signing_key
 
     label = AigcLabel(Label="1", ContentProducer=PROVIDER, ProduceID=fields.pop("ProduceID", "a1b2c3"))
-    return replace(label.signed(load_signing_key(keys[0])), **fields).to_json()
+    return replace(label.signed(load_signing_key(keys[0]), content), **fields).to_json()
 
 
 def codes(findings) -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 from faceright.errors import ConfigError, FaceRightError
 from faceright.labels.aigc import (
     AigcLabel,
-    aigc_metadata,
+    build_label,
     check_signature,
     load_public_key,
     load_signing_key,
@@ -28,7 +28,7 @@ ANNEX_E_FIELDS = ["Label", "ContentProducer", "ProduceID", "ReservedCode1",
 
 
 def test_metadata_holds_one_aigc_key_with_the_seven_fields_in_annex_e_order(settings):
-    metadata = aigc_metadata(settings, produce_id="shot010-v3-7f2e")
+    metadata = {"AIGC": build_label(settings, produce_id="shot010-v3-7f2e").to_json()}
     assert list(metadata) == ["AIGC"]
     pairs = json.loads(metadata["AIGC"], object_pairs_hook=list)
     assert [name for name, _ in pairs] == ANNEX_E_FIELDS
@@ -40,32 +40,32 @@ def test_metadata_holds_one_aigc_key_with_the_seven_fields_in_annex_e_order(sett
 
 
 def test_each_file_gets_its_own_produce_id(settings):
-    first = json.loads(aigc_metadata(settings)["AIGC"])["ProduceID"]
-    second = json.loads(aigc_metadata(settings)["AIGC"])["ProduceID"]
+    first = json.loads(build_label(settings).to_json())["ProduceID"]
+    second = json.loads(build_label(settings).to_json())["ProduceID"]
     assert first and second and first != second
 
 
 def test_a_label_written_is_parsed_back_without_findings_and_its_signature_verifies(settings, keys):
-    label, findings = parse_label(aigc_metadata(settings)["AIGC"])
+    label, findings = parse_label(build_label(settings).to_json())
     assert findings == []
     assert check_signature(label, load_public_key(keys[1])).code == "aigc.signature_valid"
 
 
 def test_changing_a_signed_field_breaks_the_signature(settings, keys):
-    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    label, _ = parse_label(build_label(settings).to_json())
     for field in ("Label", "ContentProducer", "ProduceID"):
         tampered = replace(label, **{field: getattr(label, field) + "X" if field != "Label" else "2"})
         assert check_signature(tampered, load_public_key(keys[1])).code == "aigc.signature_invalid", field
 
 
 def test_a_platform_filling_the_propagator_fields_keeps_the_producer_signature_valid(settings, keys):
-    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    label, _ = parse_label(build_label(settings).to_json())
     propagated = replace(label, ContentPropagator="001191110000MA0000000Y20001", PropagateID="p-42", ReservedCode2="x")
     assert check_signature(propagated, load_public_key(keys[1])).code == "aigc.signature_valid"
 
 
 def test_without_a_public_key_the_signature_is_unchecked_and_blocks(settings, tmp_path):
-    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    label, _ = parse_label(build_label(settings).to_json())
     assert check_signature(label, None).code == "aigc.signature_unchecked"
     elsewhere = replace(settings, public_key=tmp_path / "absent.pub.pem")
     finding = check_signature(label, None, elsewhere)
@@ -75,7 +75,7 @@ def test_without_a_public_key_the_signature_is_unchecked_and_blocks(settings, tm
 
 
 def test_a_signature_of_an_unknown_scheme_blocks(settings, keys):
-    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    label, _ = parse_label(build_label(settings).to_json())
     foreign = replace(label, ReservedCode1="SM2:MEUCIQDk")
     finding = check_signature(foreign, load_public_key(keys[1]), settings)
     assert finding.code == "aigc.signature_scheme_unknown" and finding.severity == "error"
@@ -83,7 +83,7 @@ def test_a_signature_of_an_unknown_scheme_blocks(settings, keys):
 
 
 def test_warn_only_lowers_a_signature_that_cannot_be_checked_and_says_so(settings, keys):
-    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    label, _ = parse_label(build_label(settings).to_json())
     foreign = replace(label, ReservedCode1="SM2:MEUCIQDk")
     lenient = replace(settings, warn_only=("aigc.signature_unchecked",))
     unchecked = check_signature(label, None, lenient)
@@ -113,7 +113,10 @@ def test_a_labelled_image_verified_without_a_public_key_is_not_proven_unless_pol
     from faceright.labels.verify import verify_file
 
     cv2.imwrite(str(tmp_path / "plain.png"), np.full((32, 48, 3), 90, np.uint8))
-    write_image(tmp_path / "plain.png", tmp_path / "shot.png", aigc_metadata(settings)["AIGC"])
+    from faceright.labels.content import content_digest
+
+    bound = build_label(settings, content=content_digest(tmp_path / "plain.png"))
+    write_image(tmp_path / "plain.png", tmp_path / "shot.png", bound.to_json())
     (tmp_path / "solo.pem").write_bytes(keys[0].read_bytes())     # a private key with no public key beside it
     keyless = replace(settings, signing_key=tmp_path / "solo.pem", public_key=None)
     report = verify_file(tmp_path / "shot.png", keyless)
@@ -127,7 +130,7 @@ def test_another_studios_key_does_not_verify(settings, tmp_path):
     from faceright.labels.aigc import write_keypair
 
     write_keypair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
-    label, _ = parse_label(aigc_metadata(settings)["AIGC"])
+    label, _ = parse_label(build_label(settings).to_json())
     assert check_signature(label, load_public_key(tmp_path / "other.pub.pem")).code == "aigc.signature_invalid"
 
 
@@ -161,11 +164,11 @@ def test_a_company_name_instead_of_the_provider_code_is_a_warning():
 
 def test_building_a_label_without_a_provider_code_or_key_says_what_to_configure(tmp_path, keys):
     with pytest.raises(ConfigError, match="provider_code"):
-        aigc_metadata(LabelSettings(signing_key=keys[0]))
+        build_label(LabelSettings(signing_key=keys[0]))
     with pytest.raises(ConfigError, match="faceright label keygen"):
-        aigc_metadata(LabelSettings(provider_code=PROVIDER, signing_key=tmp_path / "missing.pem"))
+        build_label(LabelSettings(provider_code=PROVIDER, signing_key=tmp_path / "missing.pem"))
     with pytest.raises(ConfigError, match="Chinese"):
-        aigc_metadata(LabelSettings(provider_code="某某科技", signing_key=keys[0]))
+        build_label(LabelSettings(provider_code="某某科技", signing_key=keys[0]))
 
 
 def test_a_non_ed25519_key_is_refused(tmp_path):

@@ -99,7 +99,8 @@ def test_a_byte_flipped_in_mdat_is_a_hash_mismatch(signed, tmp_path):
     flipped.write_bytes(bytes(data))
     report = verify_file(flipped, c2pa_settings, require_c2pa=True)
     assert "c2pa.hash_mismatch" in errors(report.findings)
-    assert "aigc.present" in codes(report.findings)          # the metadata is intact; the pixels are not
+    # the metadata is intact and signed by the studio, but for the packets before the flip
+    assert "aigc.signature_valid" in codes(report.findings) and "aigc.content_mismatch" in errors(report.findings)
 
 
 def test_a_file_without_a_manifest_fails_only_when_c2pa_is_required(plate, settings, tmp_path):
@@ -120,11 +121,13 @@ def _labelled_png(settings, folder):
     import cv2
     import numpy as np
 
-    from faceright.labels.aigc import aigc_metadata
+    from faceright.labels.aigc import build_label
+    from faceright.labels.content import content_digest
     from faceright.labels.metadata import write_image
 
     cv2.imwrite(str(folder / "plain.png"), np.full((32, 48, 3), 90, np.uint8))
-    write_image(folder / "plain.png", folder / "shot.png", aigc_metadata(settings)["AIGC"])
+    label = build_label(settings, content=content_digest(folder / "plain.png"))
+    write_image(folder / "plain.png", folder / "shot.png", label.to_json())
     return folder / "shot.png"
 
 

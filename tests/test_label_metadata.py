@@ -9,7 +9,8 @@ import cv2
 import pytest
 
 from faceright.engine.media.video import remux
-from faceright.labels.aigc import aigc_metadata
+from faceright.labels.aigc import build_label
+from faceright.labels.content import content_digest
 from faceright.labels.apply import apply_labels
 from faceright.labels.metadata import XMP_UUID, read_metadata, xmp_packet, xmp_values
 from faceright.labels.verify import check_metadata
@@ -44,7 +45,7 @@ def test_labelling_by_remux_copies_every_frame_and_the_audio_without_reencoding(
 
 
 def test_a_tag_written_without_use_metadata_tags_is_silently_dropped_and_verify_says_absent(plate, settings, tmp_path):
-    dropped = raw_remux(plate, tmp_path / "dropped.mp4", aigc_metadata(settings))   # exit status fine, no warning
+    dropped = raw_remux(plate, tmp_path / "dropped.mp4", {"AIGC": build_label(settings).to_json()})   # exit status fine, no warning
     evidence = read_metadata(dropped)
     assert evidence.occurrences == []
     findings = check_metadata(evidence, settings)
@@ -79,7 +80,7 @@ def test_malformed_json_in_the_key_is_named(plate, settings, tmp_path):
 
 
 def test_fields_out_of_order_are_named(plate, settings, keys, tmp_path):
-    fields = json.loads(signed_json(settings, keys))
+    fields = json.loads(signed_json(settings, keys, content_digest(plate)))   # bound to the plate's packets
     shuffled = json.dumps({k: fields[k] for k in reversed(list(fields))}, separators=(",", ":"))
     bad = remux(plate, tmp_path / "order.mp4", metadata={"AIGC": shuffled})
     findings = check_metadata(read_metadata(bad), settings)

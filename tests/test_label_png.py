@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from faceright.engine.media import SequenceWriter
-from faceright.labels.aigc import aigc_metadata
+from faceright.labels.aigc import build_label, label_signer
 from faceright.labels.metadata import write_image
 from faceright.labels.verify import verify_file
 from label_support import codes
@@ -64,12 +64,12 @@ def only_label_is_xmp(path, value):
 
 
 def test_a_frame_written_by_the_sequence_writer_carries_the_label_as_xmp_only_and_verify_proves_it(settings, tmp_path):
-    metadata = aigc_metadata(settings)
+    signer = label_signer(settings)
     frame = np.full((36, 64, 3), 120, np.uint8)
-    with SequenceWriter(tmp_path / "shot.%04d.png", metadata=metadata) as writer:
+    with SequenceWriter(tmp_path / "shot.%04d.png", label=signer) as writer:
         first = writer.write(frame)
         writer.write(frame)
-    only_label_is_xmp(first, metadata["AIGC"])
+    only_label_is_xmp(first, signer.signed.to_json())    # the same pixels: the same bound label
     report = verify_file(first, settings)
     assert report.proven, report.findings
     assert {"aigc.present", "aigc.signature_valid"} <= codes(report.findings)
@@ -77,7 +77,7 @@ def test_a_frame_written_by_the_sequence_writer_carries_the_label_as_xmp_only_an
 
 
 def test_label_apply_and_the_sequence_writer_put_the_png_label_in_the_same_place(settings, tmp_path):
-    value = aigc_metadata(settings)["AIGC"]
+    value = build_label(settings).to_json()
     cv2.imwrite(str(tmp_path / "plain.png"), np.full((36, 64, 3), 120, np.uint8))
     write_image(tmp_path / "plain.png", tmp_path / "applied.png", value)
     with SequenceWriter(tmp_path / "swap.%04d.png", metadata={"AIGC": value}) as writer:

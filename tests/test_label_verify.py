@@ -11,7 +11,7 @@ import pytest
 
 from faceright.cli.main import main
 from faceright.errors import DependencyMissingError
-from faceright.labels.aigc import aigc_metadata
+from faceright.labels.aigc import label_signer
 from faceright.labels.apply import apply_labels
 from faceright.labels.verify import sample_indices, verify_file
 from label_support import PROVIDER, burner, codes, errors, host_text, write_clip
@@ -51,7 +51,7 @@ def test_a_shot_output_needs_only_the_metadata(plate, settings, ocr, tmp_path):
 
 def test_a_label_too_small_is_named(still, settings, ocr, tmp_path):
     clip = write_clip(tmp_path / "small.mp4", still, burner(settings, height_ratio=0.03, min_height_ratio=0.01),
-                      metadata=aigc_metadata(settings))
+                      label=label_signer(settings))
     report = _deliverable(clip, settings, ocr)
     assert errors(report.findings) == {"visible.too_small"}
     assert report.evidence["visible"]["label"]["height_ratio"] < 0.05
@@ -59,21 +59,21 @@ def test_a_label_too_small_is_named(still, settings, ocr, tmp_path):
 
 def test_a_label_gone_before_two_seconds_is_too_short(still, settings, ocr, tmp_path):
     clip = write_clip(tmp_path / "short.mp4", still, burner(settings, duration_s=1.0, min_duration_s=1.0),
-                      metadata=aigc_metadata(settings))
+                      label=label_signer(settings))
     report = _deliverable(clip, settings, ocr)
     assert errors(report.findings) == {"visible.too_short"}
     assert next(f for f in report.findings if f.code == "visible.too_short").detail["missing_frames"][0] == 24
 
 
 def test_a_clip_shorter_than_two_seconds_cannot_carry_the_label_long_enough(still, settings, ocr, tmp_path):
-    clip = write_clip(tmp_path / "brief.mp4", still, burner(settings), frames=30, metadata=aigc_metadata(settings))
+    clip = write_clip(tmp_path / "brief.mp4", still, burner(settings), frames=30, label=label_signer(settings))
     assert errors(_deliverable(clip, settings, ocr).findings) == {"visible.too_short"}
 
 
 def test_a_label_that_starts_late_is_named(still, settings, ocr, tmp_path):
     label = burner(settings)
     clip = write_clip(tmp_path / "late.mp4", still, lambda f, i: label(f, i) if i >= 12 else f,
-                      metadata=aigc_metadata(settings))
+                      label=label_signer(settings))
     assert errors(_deliverable(clip, settings, ocr).findings) == {"visible.late_start"}
 
 
@@ -92,12 +92,12 @@ def test_a_label_in_the_middle_of_the_frame_is_in_the_wrong_place(still, setting
         frame[y:y + h, x:x + w] = (roi * (1 - sprite.alpha) + sprite.color * sprite.alpha).round().astype("uint8")
         return frame
 
-    clip = write_clip(tmp_path / "middle.mp4", still, middle, metadata=aigc_metadata(settings))
+    clip = write_clip(tmp_path / "middle.mp4", still, middle, label=label_signer(settings))
     assert errors(_deliverable(clip, settings, ocr).findings) == {"visible.wrong_place"}
 
 
 def test_text_without_the_required_words_is_wrong_wording(still, settings, ocr, tmp_path):
-    clip = write_clip(tmp_path / "wording.mp4", still, burner(settings, wording="AI"), metadata=aigc_metadata(settings))
+    clip = write_clip(tmp_path / "wording.mp4", still, burner(settings, wording="AI"), label=label_signer(settings))
     report = _deliverable(clip, settings, ocr)
     assert errors(report.findings) == {"visible.wording"}
 
@@ -105,7 +105,7 @@ def test_text_without_the_required_words_is_wrong_wording(still, settings, ocr, 
 def test_a_label_a_host_drew_in_another_font_is_recognised(still, settings, ocr, tmp_path):
     # Hershey font, yellow on a dark box, top-left: nothing of faceright's renderer
     host = host_text("AI GENERATED", at=(14, 34), scale=0.75)
-    clip = write_clip(tmp_path / "host.mp4", still, host, metadata=aigc_metadata(settings))
+    clip = write_clip(tmp_path / "host.mp4", still, host, label=label_signer(settings))
     english = replace(settings, required_generated="生成|合成|GENERATED")
     report = _deliverable(clip, english, ocr)
     assert report.proven, report.findings
@@ -212,7 +212,7 @@ def test_cli_keygen_writes_a_key_pair_and_refuses_to_overwrite_it(tmp_path, caps
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4", ".mov"])
 def test_a_two_second_deliverable_lasts_two_seconds_in_every_container(suffix, still, settings, ocr, tmp_path):
     """Matroska declares no frame count: verify counts the frames' packets, B-frames' too (they carry no DTS)."""
-    clip = write_clip(tmp_path / f"two{suffix}", still, burner(settings), frames=48, metadata=aigc_metadata(settings))
+    clip = write_clip(tmp_path / f"two{suffix}", still, burner(settings), frames=48, label=label_signer(settings))
     report = _deliverable(clip, settings, ocr)
     assert not errors(report.findings), report.findings
     assert "visible.present" in codes(report.findings)

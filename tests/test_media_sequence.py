@@ -178,11 +178,11 @@ def test_a_failed_sequence_puts_nothing_in_place_unless_written_frame_by_frame(t
     real = sequence_module._encode_opencv
     calls = []
 
-    def failing(path, image, bit_depth, metadata):
+    def failing(path, image, bit_depth, metadata, label=None):
         calls.append(path)
         if len(calls) == 3:
             raise RuntimeError("disk full")
-        return real(path, image, bit_depth, metadata)
+        return real(path, image, bit_depth, metadata, label)
 
     monkeypatch.setattr(sequence_module, "_encode_opencv", failing)
     frame = np.full((16, 16, 3), 99, np.uint8)

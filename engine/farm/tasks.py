@@ -251,7 +251,7 @@ def _alive(pid: int) -> bool:
 
 def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) -> FaceShot:
     """Encode the shot's frames into its output, label and prove it, record it; the shot with its results."""
-    from faceright.labels.aigc import AIGC_KEY, build_label
+    from faceright.labels.aigc import label_signer
     from faceright.labels.visible import VisibleLabel
 
     from ..jobs.swap import LabelNotProvenError, StagedProof, request_of
@@ -268,7 +268,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
                             f"changed ({shown}); re-run the job, and only those chunks run again")
     media = shot.media(config.paths)
     request = request_of(shot, media, config)
-    label = build_label(config.labels)
+    signer = label_signer(config.labels)
     visible = VisibleLabel.from_settings(config.labels) if request.deliverable else None
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
     frames_pattern = job.frames(shot) / FRAME_PATTERN
@@ -278,7 +278,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     proof = StagedProof(request.output, span, request.labels, deliverable=request.deliverable)
     try:
         with open_source(frames_pattern, whole, rate=info.rate) as swapped, \
-                open_sink(request.output, like=info, frames=span, metadata={AIGC_KEY: label.to_json()},
+                open_sink(request.output, like=info, frames=span, label=signer,
                           overwrite=request.overwrite, sources=sources, before_commit=proof,
                           **dict(request.writer_options)) as sink:
             for index, frame in swapped:
@@ -296,7 +296,7 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
                else [SequencePattern.parse(request.output).path(n) for n in written])
     results = Results(
         outputs=tuple(FileHash(config.paths.to_ref(str(p)), file_sha256(p)) for p in outputs),
-        produce_id=label.ProduceID, license_id=gate.get("license_id"), release_id=gate.get("release_id"),
+        produce_id=signer.produce_id, license_id=gate.get("license_id"), release_id=gate.get("release_id"),
         verdicts=tuple(Verdict(f["code"], f["severity"], f["message"]) for f in gate.get("findings", []))
         + tuple(Verdict(f.code, f.severity, f.message) for f in report.findings),
         frames=whole, label_proven=report.proven)

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faceright.engine_client import ApplyResult
 from faceright.errors import MediaError
 from faceright.labels import c2pa_manifest
-from faceright.labels.aigc import AIGC_KEY, build_label
-from faceright.labels.metadata import VIDEO_CONTAINERS, container_of, write_image
+from faceright.labels.aigc import LabelSigner, label_signer
+from faceright.labels.content import content_digest
+from faceright.labels.metadata import VIDEO_CONTAINERS, container_of, patch_label, write_image
 from faceright.labels.ocr import OcrBackend
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import verify_file
@@ -31,13 +32,14 @@ from ..media.video import AudioSpan, VideoReader, VideoWriter, probe_video, remu
 log = logging.getLogger(__name__)
 
 
-def burn_video(src: Path, dst: Path, label: VisibleLabel, metadata: dict[str, str], *, sources: list[Path],
+def burn_video(src: Path, dst: Path, label: VisibleLabel, signer: LabelSigner, *, sources: list[Path],
                overwrite: bool = False) -> Path:
-    """Re-encode ``src`` into ``dst`` with ``label`` burned in and ``metadata`` in the container."""
+    """Re-encode ``src`` into ``dst`` with ``label`` burned in and the AIGC label ``signer`` signs
+    for the new packets in the container."""
     info = probe_video(src)
     audio = AudioSpan(src) if info.has_audio else None
     with VideoWriter(dst, width=info.width, height=info.height, rate=info.rate, color=info.color,
-                     timecode=info.timecode, metadata=metadata, audio=audio, sources=sources,
+                     timecode=info.timecode, label=signer, audio=audio, sources=sources,
                      overwrite=overwrite) as writer:
         for index, frame in VideoReader(src, info=info):
             writer.write(label.burn(frame, index, info.rate, info.frame_count, inplace=True))
@@ -52,6 +54,18 @@ def _burn_image(src: Path, dst: Path, label: VisibleLabel) -> None:
         raise MediaError(f"{src}: cannot decode the image")
     if not cv2.imwrite(str(dst), label.burn(image, 0, 1.0)):
         raise MediaError(f"cannot write {dst}")
+
+
+def label_image(src: Path, dst: Path, signer: LabelSigner) -> None:
+    """Write ``dst``: the image ``src`` with the AIGC label bound to its content. A PNG's or a
+    JPEG's image data is not touched by the label, so it is signed first; an EXR is rewritten
+    with a placeholder, signed for the pixels written, and the placeholder overwritten."""
+    if container_of(src) != "exr":
+        write_image(src, dst, signer.sign(content_digest(src)).to_json())
+        return
+    placeholder = signer.placeholder("exr1").to_json()
+    write_image(src, dst, placeholder)
+    patch_label(dst, placeholder, signer.sign(content_digest(dst)).to_json())
 
 
 def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, visible: bool = False, c2pa: bool = False,
@@ -69,8 +83,7 @@ def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, visible: bool
     if c2pa:
         c2pa_manifest.mime_type(dst)          # refuse an unsupported format before any work
         c2pa_manifest.require_c2pa()          # and a missing c2pa-python
-    label = build_label(settings, produce_id=produce_id, key=key)
-    metadata = {AIGC_KEY: label.to_json()}
+    signer = label_signer(settings, produce_id=produce_id, key=key)
     sprite = VisibleLabel.from_settings(settings) if visible else None
     started = time.perf_counter()
     with AtomicOutput(dst, sources=[src], overwrite=overwrite) as final:
@@ -79,16 +92,16 @@ def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, visible: bool
         try:
             if kind in VIDEO_CONTAINERS:
                 if sprite is not None:
-                    burn_video(src, unsigned, sprite, metadata, sources=[src, dst])
+                    burn_video(src, unsigned, sprite, signer, sources=[src, dst])
                 else:
-                    remux(src, unsigned, metadata=metadata)
+                    remux(src, unsigned, label=signer)
             else:
                 burned = src
                 if sprite is not None:
                     burned = unsigned.with_name(unsigned.name + ".burn" + dst.suffix)
                     _burn_image(src, burned, sprite)
                 try:
-                    write_image(burned, unsigned, label.to_json())
+                    label_image(burned, unsigned, signer)
                 finally:
                     if burned != src:
                         burned.unlink(missing_ok=True)
@@ -102,5 +115,5 @@ def apply_labels(src: Path, dst: Path, settings: LabelSettings, *, visible: bool
     seconds = time.perf_counter() - started
     log.info("labelled %s -> %s in %.2f s", src, dst, seconds)
     report = verify_file(dst, settings, target="deliverable" if visible else "shot", require_c2pa=c2pa, ocr=ocr)
-    return ApplyResult(dst, label, report, seconds)
+    return ApplyResult(dst, signer.signed, report, seconds)
 

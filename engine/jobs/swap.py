@@ -32,7 +32,7 @@ from faceright.config import Config
 from faceright.engine_client import SwapOutcome
 from faceright.errors import ConfigError, FaceRightError, SwapRefusedError
 from faceright.findings import Finding
-from faceright.labels.aigc import AIGC_KEY, build_label
+from faceright.labels.aigc import label_signer
 from faceright.labels.policy import LabelSettings
 from faceright.labels.verify import LabelReport, verify_file
 from faceright.labels.visible import VisibleLabel
@@ -244,9 +244,9 @@ def first_selected(plate: Path, shot: FaceShot, prepared: Prepared, *,
 def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
             progress: ProgressCallback | None = None) -> SwapResult:
     sources = [p for p in (request.plate, request.donor, request.target) if p is not None]
-    label_object = build_label(request.labels)        # refuses an unconfigured label before any work
+    signer = label_signer(request.labels)        # refuses an unconfigured label before any work
     apply_opencv_threads(runtime.settings.opencv_threads)   # the stages share the cores (engine/threads.py)
-    metadata = {**request.metadata, AIGC_KEY: label_object.to_json()}
+    metadata = dict(request.metadata)
     visible = VisibleLabel.from_settings(request.labels) if request.deliverable else None
     swapper = runtime.swapper(request.swapper)
     donor_face = _donor_identity(swapper, runtime, prepared.donor_image, prepared.donor_face)
@@ -274,7 +274,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
         try:
             with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
                            overwrite=request.overwrite, sources=sources, before_commit=proof,
-                           **writer_options) as sink:
+                           label=signer, **writer_options) as sink:
                 def write(index: int, frame: Any) -> None:
                     if visible is not None:   # the label's clock starts at the output's first frame
                         frame = visible.burn(frame, index - span.first, rate, len(span))
@@ -300,7 +300,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                               ("recogniser", getattr(prepared.analyser, "recogniser", None)),
                               ("swapper", swapper)) if m is not None]
     return SwapResult(request.output, stats, written, getattr(swapper, "model_id", type(swapper).__name__),
-                      donor_face, label, label_object.ProduceID, tuple(models),
+                      donor_face, label, signer.produce_id, tuple(models),
                       (downgraded,) if downgraded is not None else ())
 
 

@@ -56,7 +56,9 @@ from faceright.images import (  # noqa: F401  (the core's one image decoder, nam
     string_attributes as _string_attributes,
     srgb_decode, srgb_encode, to_uint8,
 )
-from faceright.labels.metadata import AIGC_KEY, XMP_KEYWORD, png_with_label, xmp_values
+from faceright.labels.aigc import LabelSigner
+from faceright.labels.content import bytes_digest, content_digest
+from faceright.labels.metadata import AIGC_KEY, XMP_KEYWORD, patch_label, png_with_label, xmp_values
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +193,9 @@ def _oiio_spec(path: Path) -> Any:
 
 
 def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str],
-                compression: str | None) -> None:
+                compression: str | None, label: LabelSigner | None = None) -> str | None:
+    """Write ``image``; with ``label``, an EXR gets its AIGC attribute bound to the written pixels
+    (``exr1``), whose JSON is returned."""
     oiio = _oiio()
     exr = path.suffix.lower() == ".exr"
     if exr:
@@ -208,6 +212,12 @@ def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metad
         spec.attribute("compression", compression or "zip")
     for key, value in metadata.items():
         spec.attribute(key, value)
+    placeholder = None
+    if label is not None:
+        if not exr:
+            raise UnsupportedMediaError(f"{path}: {path.suffix} frames cannot carry the AIGC label; write PNG or EXR")
+        placeholder = label.placeholder("exr1").to_json()
+        spec.attribute(AIGC_KEY, placeholder)
     out = oiio.ImageOutput.create(str(temp))
     if out is None or not out.open(str(temp), spec):
         raise OutputError(f"cannot write {path}: {oiio.geterror() or (out.geterror() if out else '')}")
@@ -216,6 +226,11 @@ def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metad
             raise OutputError(f"cannot write {path}: {out.geterror()}")
     finally:
         out.close()
+    if placeholder is None:
+        return None
+    value = label.sign(content_digest(temp, "exr1")).to_json()
+    patch_label(temp, placeholder, value)
+    return value
 
 
 # --------------------------------------------------------------------------- OpenCV (PNG, TIFF, JPEG)
@@ -256,7 +271,9 @@ def _with_itxt(png: bytes, metadata: Mapping[str, str]) -> bytes:
     return png[:iend] + chunks + png[iend:]
 
 
-def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str]) -> bytes:
+def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapping[str, str],
+                   label: LabelSigner | None = None) -> tuple[bytes, str | None]:
+    """The encoded file, and with ``label`` the PNG's AIGC label bound to its image chunks (``png1``)."""
     data = _to_uint16(image) if bit_depth == 16 else to_uint8(image)
     params: list[int] = []
     if path.suffix.lower() in (".jpg", ".jpeg"):
@@ -268,9 +285,14 @@ def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapp
     text = {k: v for k, v in metadata.items() if k != AIGC_KEY}
     if text:
         payload = _with_itxt(payload, text)
-    if AIGC_KEY in metadata:
-        payload = png_with_label(payload, metadata[AIGC_KEY])
-    return payload
+    value = metadata.get(AIGC_KEY)
+    if label is not None:
+        if path.suffix.lower() != ".png":
+            raise UnsupportedMediaError(f"{path}: {path.suffix} frames cannot carry the AIGC label; write PNG or EXR")
+        value = label.sign(bytes_digest(payload, "png1")).to_json()
+    if value is not None:
+        payload = png_with_label(payload, value)
+    return payload, (value if label is not None else None)
 
 
 # --------------------------------------------------------------------------- one image
@@ -411,7 +433,9 @@ class SequenceWriter:
     ``bit_depth``: 8 or 16 for PNG/TIFF, 16 (half) or 32 (float) for EXR, 10/12/16 for DPX.
     ``metadata`` goes into every frame (PNG iTXt, the AIGC label as XMP; EXR header); other
     formats refuse it.
-    ``sources`` are files or patterns the output must never write over.
+    ``sources`` are files or patterns the output must never write over. ``label`` (a
+    :class:`~faceright.labels.aigc.LabelSigner`) signs each frame's AIGC label for that frame's
+    pixels (PNG, EXR).
 
     **Staged** (the default): the frames are written into a hidden staging folder beside the
     output's folder (:func:`faceright.atomic.staging_folder`), checked, handed to
@@ -428,7 +452,7 @@ class SequenceWriter:
     def __init__(self, path: str | os.PathLike, *, first_frame: int = 1001, bit_depth: int | None = None,
                  metadata: Mapping[str, str] | None = None, overwrite: bool = False,
                  sources: Iterable[str | os.PathLike] = (), compression: str | None = None,
-                 staged: bool = True, before_commit: Any = None):
+                 staged: bool = True, before_commit: Any = None, label: LabelSigner | None = None):
         pattern = SequencePattern.parse(path)
         if pattern is None:
             raise OutputError(f"{path}: an image-sequence output needs a frame-number pattern, "
@@ -443,7 +467,11 @@ class SequenceWriter:
             raise UnsupportedMediaError(f"{pattern.display}: {suffix} is written at {_DEPTHS[suffix]} bits, "
                                         f"not {self.bit_depth}")
         self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
-        if self.metadata and suffix not in _METADATA_SUFFIXES:
+        if label is not None and any(k.lower() == AIGC_KEY.lower() for k in self.metadata):
+            raise ValueError("an AIGC label is given once: as label=, not also in metadata")
+        self.label = label
+        self._first_label: str | None = None
+        if (self.metadata or label is not None) and suffix not in _METADATA_SUFFIXES:
             raise UnsupportedMediaError(f"{pattern.display}: {suffix} frames cannot carry metadata here; "
                                         "write PNG or EXR")
         if suffix in OIIO_SUFFIXES:
@@ -502,10 +530,14 @@ class SequenceWriter:
         with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite or self._stage is not None,
                           clean_stale=False) as atomic:
             if self.pattern.extension in OIIO_SUFFIXES:
-                _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression)
+                value = _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression,
+                                    self.label)
             else:
-                atomic.temp.write_bytes(_encode_opencv(path, frame, self.bit_depth, self.metadata))
+                payload, value = _encode_opencv(path, frame, self.bit_depth, self.metadata, self.label)
+                atomic.temp.write_bytes(payload)
             atomic.commit()
+        if not self.written:
+            self._first_label = value
         self.written.append(number)
         self.next_frame = number + 1
         return self.pattern.path(number)
@@ -519,10 +551,11 @@ class SequenceWriter:
         try:
             if not self.written:
                 raise MediaError(f"{self.pattern.display}: no frames were written")
-            if self.metadata:
+            wanted = {**self.metadata, **({AIGC_KEY: self._first_label} if self._first_label else {})}
+            if wanted:
                 first = self._target.path(self.written[0])
                 found = _image_metadata(first)
-                for key, value in self.metadata.items():
+                for key, value in wanted.items():
                     if found.get(key) != value:
                         raise MediaError(f"{self.pattern.path(self.written[0])}: metadata {key!r} did not read back "
                                          f"(got {found.get(key)!r})")

@@ -53,6 +53,9 @@ from faceright.engine.media.errors import (
 from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
 from faceright.engine.types import Frame
 from faceright.errors import MediaError, OutputError
+from faceright.labels.aigc import AigcLabel, LabelSigner
+from faceright.labels.content import content_digest
+from faceright.labels.metadata import AIGC_KEY, patch_label
 
 log = logging.getLogger(__name__)
 
@@ -639,6 +642,8 @@ class _AudioCopier:
 
 def _container_options(fmt: str, extra: Mapping[str, str] | None) -> dict[str, str]:
     options = dict(extra or {})
+    if fmt == "matroska":   # the signed label overwrites its placeholder in place: no CRC-32 may cover it
+        options.setdefault("write_crc32", "0")
     if fmt in ("mov", "mp4"):
         # without use_metadata_tags FFmpeg drops custom keys (AIGC) silently
         flags = [f for f in options.get("movflags", "").replace("+", " ").split() if f]
@@ -654,6 +659,25 @@ def _muxer_for(path: Path) -> str:
     if fmt is None:
         raise UnsupportedMediaError(f"cannot write video to {path}: use one of {sorted(CONTAINERS)}")
     return fmt
+
+
+class _LabelSlot:
+    """Where a video's AIGC label goes before its content is known: the container is written with
+    the signer's placeholder, which :meth:`sign` overwrites in place with the label bound to the
+    finished file's coded packets (``vp1``, :mod:`faceright.labels.content`)."""
+
+    def __init__(self, signer: LabelSigner, metadata: Mapping[str, str]):
+        if any(key.lower() == AIGC_KEY.lower() for key in metadata):
+            raise ValueError("an AIGC label is given once: as label=, not also in metadata")
+        self.signer = signer
+        self.placeholder = signer.placeholder("vp1").to_json()
+        self.label: AigcLabel | None = None
+
+    def sign(self, path: Path) -> str:
+        self.label = self.signer.sign(content_digest(path, "vp1"))
+        value = self.label.to_json()
+        patch_label(path, self.placeholder, value)
+        return value
 
 
 class VideoWriter:
@@ -672,6 +696,8 @@ class VideoWriter:
     replace; ``accurate_color=False`` uses swscale's faster, less exact BGR→YUV path.
     ``before_commit(staged)`` runs on the finished, checked temporary file before it takes the
     final name: whatever it raises aborts the write, and a previous file at ``path`` stays.
+    ``label`` (a :class:`~faceright.labels.aigc.LabelSigner`) puts the AIGC label, bound to the
+    written packets, in the container metadata; :attr:`label` is the signed label after close.
     """
 
     def __init__(
@@ -696,6 +722,7 @@ class VideoWriter:
         container_options: Mapping[str, str] | None = None,
         accurate_color: bool = True,
         before_commit: Callable[[Path], None] | None = None,
+        label: LabelSigner | None = None,
     ):
         self.path = Path(path)
         self._before_commit = before_commit
@@ -709,6 +736,7 @@ class VideoWriter:
         self.pix_fmt = pix_fmt
         self.color = color or ColorInfo()
         self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self._label = _LabelSlot(label, self.metadata) if label is not None else None
         self.timecode = timecode
         self.frames_written = 0
         self._closed = False
@@ -736,6 +764,8 @@ class VideoWriter:
         container = self._container
         for key, value in self.metadata.items():
             container.metadata[key] = value
+        if self._label is not None:
+            container.metadata[AIGC_KEY] = self._label.placeholder
         try:
             stream = container.add_stream(codec, rate=self.rate)
         except (av.error.FFmpegError, ValueError) as exc:
@@ -811,6 +841,8 @@ class VideoWriter:
                 self._audio.close()
             self._container.close()
             self._closed = True
+            if self._label is not None:
+                self.metadata[AIGC_KEY] = self._label.sign(self._atomic.temp)
             self._verify()
             if self._before_commit is not None:   # e.g. prove the label on the staged file; raising keeps the old one
                 self._before_commit(self._atomic.temp)
@@ -821,6 +853,11 @@ class VideoWriter:
         except BaseException:
             self.abort()
             raise
+
+    @property
+    def label(self) -> AigcLabel | None:
+        """The AIGC label written, signed for the file's content (``None`` before :meth:`close`)."""
+        return self._label.label if self._label is not None else None
 
     def _verify(self) -> None:
         """Read the finished temporary file back with a fresh PyAV container."""
@@ -857,22 +894,27 @@ class VideoWriter:
 # --------------------------------------------------------------------------- remuxing
 
 def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[str, str] | None = None,
-          keep_metadata: bool = True, overwrite: bool = False) -> Path:
+          keep_metadata: bool = True, overwrite: bool = False, label: LabelSigner | None = None) -> Path:
     """Copy every stream of ``src`` into ``dst`` without re-encoding; set container metadata.
 
     ``keep_metadata`` carries ``src``'s container and stream metadata over (FFmpeg's own
     keys such as ``major_brand`` are left to the muxer); ``metadata`` is then merged on top,
-    so a key is never written twice. A timecode track is recreated from its timecode.
-    Written atomically and checked like :class:`VideoWriter`'s output. Returns ``dst``.
+    so a key is never written twice. A timecode track is recreated from its timecode. ``label``
+    replaces any AIGC label of ``src`` with one bound to the copied packets (as
+    :class:`VideoWriter` does). Written atomically and checked like :class:`VideoWriter`'s output.
+    Returns ``dst``.
     """
     src, dst = Path(src), Path(dst)
     fmt = _muxer_for(dst)
     wanted = {str(k): str(v) for k, v in (metadata or {}).items()}
+    slot = _LabelSlot(label, wanted) if label is not None else None
     with _open_input(src) as source, AtomicOutput(dst, sources=[src], overwrite=overwrite) as atomic:
         video = _video_stream(source, src)
         _check_audio_fits(src, list(source.streams.audio), fmt, dst)
         video_timecode = _timecode_of(source, video)
         merged = {k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_KEYS} if keep_metadata else {}
+        if slot is not None:   # the source's own label does not travel: the copy gets its own
+            merged = {k: v for k, v in merged.items() if k.lower() != AIGC_KEY.lower()}
         merged.update(wanted)
         try:
             output = av.open(str(atomic.temp), "w", format=fmt, container_options=_container_options(fmt, None))
@@ -883,6 +925,8 @@ def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[s
         try:
             for key, value in merged.items():
                 output.metadata[key] = value
+            if slot is not None:
+                output.metadata[AIGC_KEY] = slot.placeholder
             for stream in source.streams:
                 if stream.type not in ("video", "audio", "subtitle"):
                     log.info("%s: not copying its %s stream #%d (%s)", src, stream.type, stream.index,
@@ -916,6 +960,8 @@ def remux(src: str | os.PathLike, dst: str | os.PathLike, *, metadata: Mapping[s
                 raise MediaUnreadableError(f"copying {src} failed: {_ffmpeg_reason(exc)}") from exc
         finally:
             output.close()
+        if slot is not None:
+            merged[AIGC_KEY] = slot.sign(atomic.temp)
         frames, found, _ = _read_back(atomic.temp)
         _check_metadata(dst, merged, found, "the muxer")
         if frames != counts[video.index]:

@@ -9,16 +9,26 @@ One JSON object with exactly seven string members, in this order (compliance.md 
 Values are limited to single-byte printable characters (no spaces, backslashes or quotes),
 so the producer's *code* goes into ContentProducer, not a Chinese company name.
 
-ReservedCode1 carries ``ED25519:`` + the base64url Ed25519 signature, by the studio's key,
-over the producer's fields (Label, ContentProducer, ProduceID) in RFC 8785 canonical form.
-The three propagator fields are left out of the signature on purpose: a platform fills them
-in later (Measures Art. 6) and guards them with its own ReservedCode2.
+ReservedCode1 carries ``ED25519:<scheme>=<digest>:<signature>``: the digest of the content the
+label is bound to (:mod:`.content`, e.g. ``vp1`` for a video's coded packets) and the base64url
+Ed25519 signature, by the studio's key, over the producer's fields (Label, ContentProducer,
+ProduceID) and that digest in RFC 8785 canonical form. A label copied onto other content still
+carries a valid signature, but for a digest the file does not have. ``ED25519:<signature>``
+alone is the unbound form (the producer's fields only) of faceright before 0.2, which verify
+reports as such. The three propagator fields are left out of the signature on purpose: a
+platform fills them in later (Measures Art. 6) and guards them with its own ReservedCode2.
+
+The writers sign once the content is final (:class:`LabelSigner`): a video's container is
+written with a :meth:`~LabelSigner.placeholder` of the signed label's exact length, which is
+overwritten in place once the packets are on disk (no checksum covers it; MKV is written without
+CRC-32 elements).
 """
 from __future__ import annotations
 
 import base64
 import json
 import re
+import secrets
 import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -33,6 +43,7 @@ from faceright.errors import ConfigError
 from faceright.findings import Finding
 from faceright.licenses import signing
 
+from .content import DIGEST_CHARS
 from .metadata import AIGC_KEY
 from .policy import LabelSettings
 
@@ -40,7 +51,10 @@ FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentProp
 SIGNED_FIELDS = ("Label", "ContentProducer", "ProduceID")
 LABEL_VALUES = {"1": "AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
 SIGNATURE_PREFIX = "ED25519:"
-_SIGNING_CONTEXT = b"faceright AIGC ReservedCode1 v1\n"
+_SIGNING_CONTEXT = b"faceright AIGC ReservedCode1 v1\n"          # unbound: the producer's fields
+_BOUND_CONTEXT = b"faceright AIGC ReservedCode1 v2\n"            # and ContentDigest
+_SIGNATURE_CHARS = 86                                             # 64 bytes, base64url unpadded
+_CONTENT = re.compile(r"^([a-z][a-z0-9]*)=([A-Za-z0-9_-]{43})$")
 #: GB 18030 single-byte printable, less space, backslash and double quote (what testers reject)
 _VALUE_CHARS = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]*$')
 _PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{25}$")
@@ -63,13 +77,70 @@ class AigcLabel:
         """Compact JSON, members in Annex E order (``asdict`` keeps the field order)."""
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
-    def signing_payload(self) -> bytes:
-        return _SIGNING_CONTEXT + rfc8785.dumps({name: getattr(self, name) for name in SIGNED_FIELDS})
+    @property
+    def content(self) -> str | None:
+        """The ``<scheme>=<digest>`` ReservedCode1 binds the label to; ``None`` when unbound."""
+        return split_reserved_code1(self.ReservedCode1)[0]
 
-    def signed(self, key: Ed25519PrivateKey) -> "AigcLabel":
-        signature = key.sign(self.signing_payload())
-        code = SIGNATURE_PREFIX + base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
+    def signing_payload(self) -> bytes:
+        """What ReservedCode1's signature covers: the producer's fields, and the content
+        ReservedCode1 names when the label is bound."""
+        return self._payload(self.content)
+
+    def _payload(self, content: str | None) -> bytes:
+        fields = {name: getattr(self, name) for name in SIGNED_FIELDS}
+        if content is None:
+            return _SIGNING_CONTEXT + rfc8785.dumps(fields)
+        return _BOUND_CONTEXT + rfc8785.dumps({**fields, "ContentDigest": content})
+
+    def signed(self, key: Ed25519PrivateKey, content: str | None = None) -> "AigcLabel":
+        """This label signed by ``key``, bound to ``content`` (``<scheme>=<digest>``) when given."""
+        if content is not None and not _CONTENT.match(content):
+            raise ValueError(f"not a content digest: {content!r}")
+        signature = key.sign(self._payload(content))
+        encoded = base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
+        code = SIGNATURE_PREFIX + (f"{content}:{encoded}" if content else encoded)
         return replace(self, ReservedCode1=code)
+
+
+def split_reserved_code1(code: str) -> tuple[str | None, str]:
+    """``(content, signature)`` of a faceright ReservedCode1 (its prefix removed); ``content`` is
+    ``None`` for the unbound form."""
+    body = code[len(SIGNATURE_PREFIX):] if code.startswith(SIGNATURE_PREFIX) else code
+    content, sep, signature = body.rpartition(":")
+    return (content if sep and _CONTENT.match(content) else None), (signature if sep else body)
+
+
+class LabelSigner:
+    """One output's label before its content exists: the producer's fields and the studio's key.
+
+    :meth:`sign` binds it to the finished content (and keeps it as :attr:`signed`, the latest);
+    :meth:`placeholder` is a label of the same length in bytes, unique to this signer, that a
+    container can be written with first.
+    """
+
+    def __init__(self, label: AigcLabel, key: Ed25519PrivateKey):
+        self.label = label
+        self.key = key
+        self.signed: AigcLabel | None = None
+        self._nonce = secrets.token_urlsafe(100)
+
+    def __repr__(self) -> str:
+        return f"LabelSigner({self.label!r})"
+
+    @property
+    def produce_id(self) -> str:
+        return self.label.ProduceID
+
+    def sign(self, content: str) -> AigcLabel:
+        self.signed = self.label.signed(self.key, content)
+        return self.signed
+
+    def placeholder(self, scheme: str) -> AigcLabel:
+        """A stand-in with the signed label's length for ``scheme``: ``ED25519:<scheme>=`` and random
+        base64url characters where the digest and the signature will be."""
+        body = self._nonce[:DIGEST_CHARS] + ":" + self._nonce[DIGEST_CHARS:DIGEST_CHARS + _SIGNATURE_CHARS]
+        return replace(self.label, ReservedCode1=f"{SIGNATURE_PREFIX}{scheme}={body}")
 
 
 def new_produce_id() -> str:
@@ -77,8 +148,18 @@ def new_produce_id() -> str:
     return uuid.uuid4().hex
 
 
-def build_label(settings: LabelSettings, *, produce_id: str | None = None, key: Ed25519PrivateKey | None = None) -> AigcLabel:
-    """The signed AIGC object for one output file, from the ``[labels]`` settings."""
+def build_label(settings: LabelSettings, *, produce_id: str | None = None, key: Ed25519PrivateKey | None = None,
+                content: str | None = None) -> AigcLabel:
+    """The signed AIGC object for one output file, from the ``[labels]`` settings, bound to
+    ``content`` (:func:`.content.content_digest`) when given."""
+    signer = label_signer(settings, produce_id=produce_id, key=key)
+    return signer.sign(content) if content is not None else signer.label.signed(signer.key)
+
+
+def label_signer(settings: LabelSettings, *, produce_id: str | None = None,
+                 key: Ed25519PrivateKey | None = None) -> LabelSigner:
+    """The label of one output, to be signed when its content is written: refuses an unconfigured
+    or non-compliant label (no provider code, no key) before any work."""
     if not settings.provider_code:
         raise ConfigError(
             "no provider code for the AIGC label's ContentProducer: set provider_code in the [labels] table of "
@@ -99,17 +180,7 @@ def build_label(settings: LabelSettings, *, produce_id: str | None = None, key: 
     if problems:
         raise ConfigError("the AIGC label would be non-compliant: " + "; ".join(f.message for f in problems))
     key = key if key is not None else load_signing_key(settings.signing_key_path)
-    return label.signed(key)
-
-
-def aigc_metadata(settings: LabelSettings, *, produce_id: str | None = None,
-                  key: Ed25519PrivateKey | None = None) -> dict[str, str]:
-    """Container metadata for one output: ``{"AIGC": <json>}``; what a writer puts in the file.
-
-    For MP4/MOV the writer must open the container with ``movflags=use_metadata_tags``,
-    else the key is dropped without a word; verify the written file afterwards.
-    """
-    return {AIGC_KEY: build_label(settings, produce_id=produce_id, key=key).to_json()}
+    return LabelSigner(label, key)
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -230,7 +301,7 @@ def check_signature(label: AigcLabel, public_key: Ed25519PublicKey | None,
             f"not proven: set [labels] public_key (or --pubkey) to the studio's public key, or list "
             f"aigc.signature_unchecked in [labels] warn_only",
             {"public_key": str(settings.public_key_path) if settings is not None else None}), settings)
-    encoded = code[len(SIGNATURE_PREFIX):]
+    encoded = split_reserved_code1(code)[1]
     try:
         signature = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         public_key.verify(signature, label.signing_payload())

@@ -510,3 +510,31 @@ def write_image(src: Path, dst: Path, value: str) -> None:
     if container not in writers:
         raise MediaError(f"{src} is not an image container ({container})")
     writers[container](src, dst, value)
+
+
+def patch_label(path: Path, placeholder: str, value: str) -> int:
+    """Overwrite ``placeholder`` with ``value`` (the same length in bytes) where it is in ``path``'s
+    bytes, in place; return its offset. How a container written before its content's digest was
+    known gets its signed label: nothing else in the file moves (see :mod:`.aigc`)."""
+    old, new = placeholder.encode("utf-8"), value.encode("utf-8")
+    if len(old) != len(new):
+        raise ValueError(f"the label ({len(new)} bytes) must replace a placeholder of the same length ({len(old)})")
+    chunk = 1 << 20
+    with path.open("r+b") as fh:
+        offset, tail = 0, b""
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                raise MediaError(f"{path}: the label's placeholder is not in the written file (the muxer changed it), "
+                                 "so the file cannot be signed; write .mov, .mp4 or .mkv")
+            data = tail + block
+            found = data.find(old)
+            if found >= 0:
+                at = offset - len(tail) + found
+                fh.seek(at)
+                fh.write(new)
+                fh.flush()
+                os.fsync(fh.fileno())
+                return at
+            tail = data[-(len(old) - 1):]
+            offset += len(block)

@@ -36,7 +36,8 @@ LabelKind = Literal["metadata", "visible", "c2pa"]
 
 #: the findings a label policy may lower from a block to a warning: evidence that could not be
 #: checked, never evidence found wrong
-Lowerable = Literal["c2pa.read_failed", "aigc.signature_unchecked", "aigc.signature_scheme_unknown"]
+Lowerable = Literal["c2pa.read_failed", "aigc.signature_unchecked", "aigc.signature_scheme_unknown",
+                    "aigc.content_unbound", "aigc.content_scheme_unknown"]
 LOWERABLE: tuple[Lowerable, ...] = get_args(Lowerable)
 
 

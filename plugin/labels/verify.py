@@ -22,8 +22,8 @@ import numpy as np
 from faceright.errors import FaceRightError, MediaError
 from faceright.findings import Finding, blocking
 
-from . import c2pa_manifest
-from .aigc import by_policy, check_signature, load_public_key, parse_label
+from . import c2pa_manifest, content
+from .aigc import AigcLabel, by_policy, check_signature, load_public_key, parse_label
 from .metadata import VIDEO_CONTAINERS, MetadataEvidence, check_container, container_of, read_metadata
 from .ocr import OcrBackend, TextBox, default_backend
 from .policy import LabelKind, LabelSettings, Target, required_labels
@@ -96,10 +96,48 @@ def check_metadata(evidence: MetadataEvidence, settings: LabelSettings) -> list[
         public = None
         if settings.public_key is not None or settings.public_key_path.exists():
             public = load_public_key(settings.public_key_path)
-        findings.append(check_signature(label, public, settings))
+        signature = check_signature(label, public, settings)
+        findings.append(signature)
+        if signature.code == "aigc.signature_valid":
+            findings.append(check_content(evidence.path, label, settings))
     if not blocking(findings):
         findings.append(Finding("aigc.present", "info", "exactly one AIGC object, Annex E fields in order"))
     return findings
+
+
+def check_content(path: Path, label: AigcLabel, settings: LabelSettings) -> Finding:
+    """Whether the (authentic) label was made for this file's content (:mod:`.content`)."""
+    bound = label.content
+    if bound is None:
+        return by_policy(Finding(
+            "aigc.content_unbound", "error",
+            "the label's signature covers the producer's fields but not the content (made by a faceright before "
+            "content binding), so it would verify on any file it is copied onto: label the file again with "
+            "`faceright label apply`, or list aigc.content_unbound in [labels] warn_only", {}), settings)
+    scheme = bound.split("=", 1)[0]
+    if scheme not in content.SCHEMES:
+        return by_policy(Finding(
+            "aigc.content_scheme_unknown", "error",
+            f"the label is bound to content by scheme {scheme!r}, which this faceright does not know "
+            f"({', '.join(content.SCHEMES)}), so it is not shown to belong to this file: update faceright",
+            {"content": bound}), settings)
+    try:
+        actual = content.content_digest(path, scheme)
+    except FaceRightError as exc:
+        return Finding("aigc.content_unreadable", "error",
+                       f"what the label covers ({content.SCHEMES[scheme]}) cannot be read from {path}: {exc}",
+                       {"content": bound})
+    if actual != bound:
+        return Finding(
+            "aigc.content_mismatch", "error",
+            f"the label is the studio's, but it was signed for other content: {content.SCHEMES[scheme]} of this file "
+            f"do not match the digest it carries. Either the AIGC tag was copied from another file (a replayed "
+            f"label: label this file itself), or the file was re-encoded after labelling (a platform's re-encode: "
+            f"the propagator labels it with ContentPropagator, PropagateID and ReservedCode2; the producer's "
+            f"signature then vouches only for the original)",
+            {"label_content": bound, "file_content": actual})
+    return Finding("aigc.content_bound", "info", f"the label is bound to this file: {content.SCHEMES[scheme]} match "
+                   f"the signed digest", {"content": bound})
 
 
 # -- visible label -------------------------------------------------------------------------------
