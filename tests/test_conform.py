@@ -26,7 +26,7 @@ from faceright.api import (
 )
 from faceright.engine.conform import conform_clips
 from faceright.errors import ConfigError, OutputExistsError, UnsupportedMediaError
-from faceright.labels.aigc import AIGC_KEY
+from faceright.labels.metadata import AIGC_KEY
 
 pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 

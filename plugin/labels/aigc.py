@@ -44,7 +44,6 @@ from faceright.findings import Finding
 from faceright.licenses import signing
 
 from .content import DIGEST_CHARS
-from .metadata import AIGC_KEY
 from .policy import LabelSettings
 
 FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2")
