@@ -119,8 +119,18 @@ def oiio_module() -> Any:
 
 
 def read_oiio(path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    """BGR pixels (EXR: linear float; others: uint16) and the string attributes of ``path``."""
+    pixels, spec = read_oiio_native(path)
+    return bgr_of(pixels, list(spec.channelnames), path), string_attributes(spec)
+
+
+def read_oiio_native(path: Path) -> tuple[np.ndarray, Any]:
+    """Every channel of ``path`` in the file's order (H×W×C; EXR as float32, others uint16), and
+    its ``ImageSpec`` (channels, formats, windows, compression, attributes)."""
     oiio = oiio_module()
-    image_input = oiio.ImageInput.open(str(path))
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)   # a PNG's colour as stored, not multiplied by its alpha
+    image_input = oiio.ImageInput.open(str(path), config)
     if image_input is None:
         raise MediaUnreadableError(f"{path} cannot be read: {oiio.geterror()}; is it a complete image file?")
     try:
@@ -129,20 +139,26 @@ def read_oiio(path: Path) -> tuple[np.ndarray, dict[str, str]]:
         pixels = image_input.read_image(0, 0, 0, spec.nchannels, want)
         if pixels is None:
             raise MediaUnreadableError(f"{path} is damaged: {image_input.geterror() or 'no pixels'}")
-        names = [n.upper() for n in spec.channelnames]
-        metadata = string_attributes(spec)
+        spec = oiio.ImageSpec(spec)
+        spec.attribute("oiio:UnassociatedAlpha", 1)
     finally:
         image_input.close()
     pixels = np.asarray(pixels)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
+    return pixels, spec
+
+
+def bgr_of(pixels: np.ndarray, channel_names: list[str], path: Path) -> np.ndarray:
+    """The B, G, R planes of a file's channels (its first channel three times when it has no RGB)."""
+    names = [n.upper() for n in channel_names]
     if all(c in names for c in "RGB"):
         bgr = np.stack([pixels[:, :, names.index(c)] for c in "BGR"], axis=2)
     elif len(names) >= 1:
         bgr = np.repeat(pixels[:, :, :1], 3, axis=2)
     else:
         raise MediaUnreadableError(f"{path}: no channels")
-    return np.ascontiguousarray(bgr), metadata
+    return np.ascontiguousarray(bgr)
 
 
 def string_attributes(spec: Any) -> dict[str, str]:

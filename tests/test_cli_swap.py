@@ -524,3 +524,48 @@ def test_a_10_bit_prores_plate_written_as_h264_says_what_it_loses(studio, tmp_pa
     assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "p.mp4"),
                 "--frames", "0-1") == 0
     assert "media.downgraded" not in capsys.readouterr().err
+
+
+def test_an_exr_plate_is_swapped_without_losing_its_float_pixels_outside_the_face(studio, tmp_path, astronaut,
+                                                                                 grace_hopper_path, capsys):
+    oiio = pytest.importorskip("OpenImageIO")
+    from clips import make_sequence
+    from faceright.images import srgb_decode
+
+    make_sequence(tmp_path / "src.%04d.png", astronaut, frames=2, first=1001, size=(320, 240))
+    for number in (1001, 1002):
+        bgr = cv2.imread(str(tmp_path / f"src.{number}.png"))
+        linear = srgb_decode(bgr[:, :, ::-1] / 255.0) * 0.98 + 0.001   # values 8-bit sRGB cannot hold
+        linear[:12, :20] = 5.0                                          # a light far from the face
+        pixels = np.dstack([linear, np.full(linear.shape[:2], 0.75, np.float32)]).astype(np.float32)
+        spec = oiio.ImageSpec(320, 240, 4, "half")
+        spec.channelnames = ("R", "G", "B", "A")
+        spec.attribute("compression", "piz")
+        spec.attribute("studio:plate", "A001C003")
+        out = oiio.ImageOutput.create(str(tmp_path / f"plate.{number}.exr"))
+        assert out.open(str(tmp_path / f"plate.{number}.exr"), spec) and out.write_image(pixels)
+        out.close()
+    (tmp_path / "out").mkdir()
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(tmp_path / "plate.%04d.exr"),
+                "--out", str(tmp_path / "out" / "shot.####.exr"))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "media.downgraded" not in err                       # nothing is lost: nothing to warn about
+    for number in (1001, 1002):
+        plate, out = (oiio.ImageBuf(str(p)) for p in (tmp_path / f"plate.{number}.exr",
+                                                       tmp_path / "out" / f"shot.{number}.exr"))
+        assert str(out.spec().format) == "half" and out.spec().getattribute("compression") == "piz"
+        assert out.spec().getattribute("studio:plate") == "A001C003"
+        assert TEST_PROVIDER_CODE in out.spec().getattribute("AIGC")
+        a, b = plate.get_pixels(oiio.FLOAT), out.get_pixels(oiio.FLOAT)
+        changed = (a != b).any(axis=2)
+        assert 0.01 < changed.mean() < 0.5                     # the face, and only around it
+        assert not changed[:, :40].any() and not changed[:12].any()   # the frame's edges are the plate's, bit for bit
+        assert (b[:12, :20, :3] == 5.0).all() and (b[:, :, 3] == 0.75).all()
+    # the same plate written as 8-bit PNG loses its precision over the whole frame, and says so
+    (tmp_path / "png").mkdir()
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(tmp_path / "plate.%04d.exr"),
+                "--out", str(tmp_path / "png" / "shot.####.png"), "--frames", "1001-1001")
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warning media.downgraded" in err and "16-bit EXR → 8-bit" in err, err

@@ -25,6 +25,7 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from faceright.engine.media import timecode
+from faceright.engine.media import fidelity
 from faceright.atomic import AtomicOutput, check_output_path, same_file
 from faceright.engine.media.errors import (
     FrameRangeError,
@@ -124,9 +125,15 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
         if first_frame is None:
             first_frame = span.first if like is not None and like.kind == "sequence" and span else 1001
         target = SequencePattern.parse(path)
-        if like is not None and like.kind == "sequence" and "bit_depth" not in options and target is not None \
-                and target.extension == like.path.suffix.lower():
+        same_format = like is not None and like.kind == "sequence" and target is not None \
+            and target.extension == like.path.suffix.lower()
+        if same_format and "bit_depth" not in options:
             options["bit_depth"] = like.bit_depth
+        if same_format and span is not None and fidelity.applies(like.path, like.bit_depth) \
+                and options.get("bit_depth") == like.bit_depth and "compression" not in options:
+            # a float or 16-bit plate: its own pixels outside the swap, in its own type and header
+            options.setdefault("plate", like.path)
+            options.setdefault("plate_offset", span.first - first_frame)
         return SequenceWriter(path, first_frame=first_frame, metadata=metadata, overwrite=overwrite,
                               sources=all_sources, **options)
     width = width or (like.width if like else None)

@@ -1,10 +1,11 @@
 """What an output loses against its plate, said before it is written.
 
 faceright's swap pipeline works on 8-bit BGR frames and writes libx264 (8-bit 4:2:0, long-GOP) by
-default. A 10-bit ProRes 422 HQ or DNxHR HQX plate, or a 16-bit image sequence, therefore comes out
-with less than it had, over the whole frame, not only inside the face. Until the pipeline keeps a
-plate's own precision (issue 8), every such swap says so: :func:`downgrade_finding` names each loss
-(bit depth, chroma subsampling, intra-frame → long-GOP) as a ``media.downgraded`` warning.
+default. A float EXR or 16-bit PNG sequence written as the same format keeps the plate's own pixels
+outside the face (:mod:`.fidelity`); any other high-precision plate (a 10-bit ProRes 422 HQ or
+DNxHR HQX movie, a DPX or EXR sequence written as another format) comes out with less than it had,
+over the whole frame. Every such swap says so: :func:`downgrade_finding` names each loss (bit depth,
+chroma subsampling, intra-frame → long-GOP) as a ``media.downgraded`` warning.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, Mapping
 
 from faceright.findings import Finding
 
+from . import fidelity
 from .info import MediaInfo
 from .sequence import is_sequence_path
 
@@ -43,7 +45,17 @@ def _depth_of(pix_fmt: str) -> int:
 def downgrade_finding(plate: MediaInfo, output: Path, writer_options: Mapping[str, Any]) -> Finding | None:
     """The ``media.downgraded`` warning for writing ``plate`` as ``output`` with these writer options, or None."""
     if is_sequence_path(output):
-        return None
+        same = plate.kind == "sequence" and Path(plate.path).suffix.lower() == output.suffix.lower()
+        if plate.bit_depth <= 8 or (same and fidelity.applies(Path(plate.path), plate.bit_depth)):
+            return None
+        loss = f"{plate.bit_depth}-bit {Path(plate.path).suffix.lstrip('.').upper()} → 8-bit"
+        return Finding("media.downgraded", "warning",
+                       f"{output} is written with less than the plate {plate.path} has ({loss}), over the whole frame: "
+                       f"faceright's swap works on 8-bit frames and keeps a plate's own pixels outside the face only "
+                       f"when the output has the plate's format and that is EXR or 16-bit PNG (a DPX or TIFF plate: "
+                       f"convert it to EXR first)",
+                       {"losses": [loss], "plate": {"path": str(plate.path), "bit_depth": plate.bit_depth},
+                        "output": {"path": str(output)}})
     pix_fmt = str(writer_options.get("pix_fmt") or "yuv420p")
     codec = str(writer_options.get("codec") or "libx264")
     losses = []

@@ -60,6 +60,8 @@ from faceright.labels.aigc import LabelSigner
 from faceright.labels.content import bytes_digest, content_digest
 from faceright.labels.metadata import AIGC_KEY, XMP_KEYWORD, patch_label, png_with_label, xmp_values
 
+from .fidelity import NativeFrame, restore
+
 log = logging.getLogger(__name__)
 
 _METADATA_SUFFIXES = frozenset({".png", ".exr"})
@@ -230,6 +232,50 @@ def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metad
         return None
     value = label.sign(content_digest(temp, "exr1")).to_json()
     patch_label(temp, placeholder, value)
+    return value
+
+
+#: EXR compressions that do not give back the pixels they were given
+LOSSY_EXR = frozenset({"dwaa", "dwab", "b44", "b44a", "pxr24"})
+
+
+def _write_native(path: Path, temp: Path, frame: NativeFrame, metadata: Mapping[str, str],
+                  label: LabelSigner | None) -> str | None:
+    """Write a plate-shaped frame with the plate's spec (its AIGC attribute, if any, replaced);
+    with ``label``, the AIGC label bound to what was written, whose JSON is returned."""
+    oiio = _oiio()
+    exr = path.suffix.lower() == ".exr"
+    spec = oiio.ImageSpec(frame.spec)
+    compression = str(spec.getattribute("compression") or "")
+    if exr and compression.split(":")[0].lower() in LOSSY_EXR:
+        # rewriting lossily would change the plate's pixels outside the face again: lossless instead
+        log.info("%s: the plate's %s compression is lossy; written with zip so that the plate's pixels outside "
+                 "the swap stay exact", path, compression)
+        spec.attribute("compression", "zip")
+    for name in [a.name for a in spec.extra_attribs if a.name.lower() == AIGC_KEY.lower()]:
+        spec.erase_attribute(name)
+    for key, value in metadata.items():
+        spec.attribute(key, value)
+    placeholder = label.placeholder("exr1").to_json() if label is not None and exr else None
+    if placeholder is not None:
+        spec.attribute(AIGC_KEY, placeholder)
+    out = oiio.ImageOutput.create(str(temp))
+    if out is None or not out.open(str(temp), spec):
+        raise OutputError(f"cannot write {path}: {oiio.geterror() or (out.geterror() if out else '')}")
+    try:
+        if not out.write_image(np.ascontiguousarray(frame.pixels)):
+            raise OutputError(f"cannot write {path}: {out.geterror()}")
+    finally:
+        out.close()
+    if label is None:
+        return None
+    if placeholder is not None:
+        value = label.sign(content_digest(temp, "exr1")).to_json()
+        patch_label(temp, placeholder, value)
+        return value
+    data = temp.read_bytes()   # PNG: the label goes in beside the image chunks it is bound to
+    value = label.sign(bytes_digest(data, "png1")).to_json()
+    temp.write_bytes(png_with_label(data, value))
     return value
 
 
@@ -435,7 +481,9 @@ class SequenceWriter:
     formats refuse it.
     ``sources`` are files or patterns the output must never write over. ``label`` (a
     :class:`~faceright.labels.aigc.LabelSigner`) signs each frame's AIGC label for that frame's
-    pixels (PNG, EXR).
+    pixels (PNG, EXR). ``plate`` (a pattern of the same format, EXR or 16-bit PNG) makes each
+    frame the plate's frame ``number + plate_offset`` as the file has it (channels, type, windows,
+    compression, attributes) with only the pixels the 8-bit frame changed (:mod:`.fidelity`).
 
     **Staged** (the default): the frames are written into a hidden staging folder beside the
     output's folder (:func:`faceright.atomic.staging_folder`), checked, handed to
@@ -452,7 +500,8 @@ class SequenceWriter:
     def __init__(self, path: str | os.PathLike, *, first_frame: int = 1001, bit_depth: int | None = None,
                  metadata: Mapping[str, str] | None = None, overwrite: bool = False,
                  sources: Iterable[str | os.PathLike] = (), compression: str | None = None,
-                 staged: bool = True, before_commit: Any = None, label: LabelSigner | None = None):
+                 staged: bool = True, before_commit: Any = None, label: LabelSigner | None = None,
+                 plate: str | os.PathLike | None = None, plate_offset: int = 0):
         pattern = SequencePattern.parse(path)
         if pattern is None:
             raise OutputError(f"{path}: an image-sequence output needs a frame-number pattern, "
@@ -471,6 +520,10 @@ class SequenceWriter:
             raise ValueError("an AIGC label is given once: as label=, not also in metadata")
         self.label = label
         self._first_label: str | None = None
+        self._plate = SequencePattern.parse(plate) if plate is not None else None
+        if plate is not None and (self._plate is None or self._plate.extension != suffix):
+            raise OutputError(f"{pattern.display}: the plate {plate} to keep must be a {suffix} sequence too")
+        self._plate_offset = plate_offset
         if (self.metadata or label is not None) and suffix not in _METADATA_SUFFIXES:
             raise UnsupportedMediaError(f"{pattern.display}: {suffix} frames cannot carry metadata here; "
                                         "write PNG or EXR")
@@ -529,7 +582,10 @@ class SequenceWriter:
             path = self._target.path(number)
         with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite or self._stage is not None,
                           clean_stale=False) as atomic:
-            if self.pattern.extension in OIIO_SUFFIXES:
+            if self._plate is not None:
+                kept = restore(self._plate.path(number + self._plate_offset), frame)
+                value = _write_native(path, atomic.temp, kept, self.metadata, self.label)
+            elif self.pattern.extension in OIIO_SUFFIXES:
                 value = _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression,
                                     self.label)
             else:

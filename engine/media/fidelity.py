@@ -1,0 +1,82 @@
+"""A high-precision plate's own pixels outside the swap: EXR (half/float) and 16-bit PNG frames.
+
+The engine swaps on a display-referred 8-bit copy of each frame (:func:`faceright.images.to_uint8`
+of the plate's BGR). Writing that copy back would quantise the whole frame to 256 levels and clip
+an EXR's highlights to 1.0. Instead, :func:`restore` starts from the plate file itself (every
+channel, in its own type, header, windows and compression) and changes only the pixels the
+swapped copy changed:
+
+* a channel the swap left at the copy's value keeps the plate's value exactly (above 1.0 too);
+* a changed channel whose plate value is within the copy's range gets the swap's change added to
+  the plate's exact display-referred value (EXR: ``decode(encode(plate) + (swapped - copy)/255)``;
+  16-bit: ``plate + 257 (swapped - copy)``), so the plate's detail finer than 8 bits stays under
+  a soft blend edge;
+* a changed channel whose plate value the copy clipped (an EXR highlight above 1.0 or a negative
+  value under the face) takes the swap's value: the face covers it;
+* channels other than R, G, B (alpha, depth, ...) are the plate's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceright.images import bgr_of, read_oiio_native, srgb_decode, srgb_encode, to_uint8
+
+#: plate suffix → whether restore applies to it (EXR always; PNG when it is 16-bit)
+SUFFIXES = (".exr", ".png")
+
+
+@dataclass(frozen=True)
+class NativeFrame:
+    """A frame to write as the plate was: every channel in the file's order and its spec."""
+
+    pixels: np.ndarray       #: H×W×C, float32 (EXR) or uint16
+    spec: Any                #: the plate's OpenImageIO ``ImageSpec`` (a copy)
+    changed: int             #: pixels the swap changed
+
+
+def applies(plate: Path, bit_depth: int) -> bool:
+    """Whether ``plate``'s frames carry more than the engine's 8 bits (EXR, 16-bit PNG)."""
+    suffix = plate.suffix.lower()
+    return suffix == ".exr" or (suffix == ".png" and bit_depth > 8)
+
+
+def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:
+    """The plate frame ``plate_file`` with the changes the 8-bit BGR ``swapped`` made to its copy."""
+    pixels, spec = read_oiio_native(plate_file)
+    names = [n.upper() for n in spec.channelnames]
+    plate_bgr = bgr_of(pixels, list(spec.channelnames), plate_file)
+    copy = to_uint8(plate_bgr)                       # what the engine was given for this frame
+    if copy.shape != swapped.shape:
+        raise ValueError(f"{plate_file}: the swapped frame is {swapped.shape}, the plate's copy {copy.shape}")
+    moved = swapped != copy
+    out = pixels.copy()
+    changed = int(np.count_nonzero(moved.any(axis=2)))
+    if changed and all(c in names for c in "RGB"):
+        for plane, channel in enumerate("BGR"):
+            index = names.index(channel)
+            where = moved[:, :, plane]
+            if not where.any():
+                continue
+            value = plate_bgr[:, :, plane][where]
+            out[:, :, index][where] = _changed(value, copy[:, :, plane][where], swapped[:, :, plane][where])
+    elif changed:     # one channel shown as grey: the swap's luma goes into it
+        where = moved.any(axis=2)
+        grey = np.rint(swapped.astype(np.float32).mean(axis=2)).astype(np.uint8)
+        first = copy[:, :, 0]
+        out[:, :, 0][where] = _changed(pixels[:, :, 0][where], first[where], grey[where])
+    return NativeFrame(out, spec, changed)
+
+
+def _changed(plate: np.ndarray, copy: np.ndarray, swapped: np.ndarray) -> np.ndarray:
+    if plate.dtype == np.uint16:
+        moved = plate.astype(np.int32) + (swapped.astype(np.int32) - copy.astype(np.int32)) * 257
+        return np.clip(moved, 0, 65535).astype(np.uint16)
+    # the change in display-referred terms, added to the plate's exact display value, then back to linear
+    step = (swapped.astype(np.float32) - copy.astype(np.float32)) / 255.0
+    moved = srgb_decode(np.clip(srgb_encode(plate) + step, 0.0, 1.0))
+    inside = (plate >= 0.0) & (plate <= 1.0)
+    return np.where(inside, moved, srgb_decode(swapped.astype(np.float32) / 255.0)).astype(np.float32)

@@ -1,0 +1,124 @@
+"""A float or 16-bit plate keeps its own pixels outside the swap (engine/media/fidelity.py).
+
+Plates are written by OpenImageIO (EXR: half and float, RGBA, PIZ/DWAA, a data window inside the
+display window, highlights above 1.0, a studio attribute) and OpenCV (16-bit RGBA PNG); outputs
+are read back by the same independent libraries, never by faceright's reader.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from faceright.engine.media import open_sink, open_source
+from faceright.labels.aigc import label_signer
+from faceright.labels.verify import verify_file
+
+pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
+
+oiio = pytest.importorskip("OpenImageIO")
+
+H, W = 60, 90
+FACE = (slice(20, 44), slice(30, 66))      # where the stand-in "swap" paints
+
+
+def _write_exr(path, pixels, *, kind="half", compression="piz", window=(0, 0)):
+    spec = oiio.ImageSpec(W, H, 4, kind)
+    spec.channelnames = ("R", "G", "B", "A")
+    spec.x, spec.y = window
+    spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, W + 2 * window[0], H + 2 * window[1]
+    spec.attribute("compression", compression)
+    spec.attribute("studio:shot", "ep01_sh010")
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(pixels)
+    out.close()
+
+
+def _read_exr(path):
+    image = oiio.ImageInput.open(str(path))
+    spec = oiio.ImageSpec(image.spec())
+    pixels = image.read_image(0, 0, 0, spec.nchannels, "float")
+    image.close()
+    return pixels, spec
+
+
+def _plate_pixels(seed):
+    rng = np.random.default_rng(seed)
+    pixels = rng.random((H, W, 4), dtype=np.float32) * 0.9
+    pixels[:6, :10, :3] = 4.0                   # a highlight far from the face
+    pixels[30:34, 40:44, :3] = 6.0              # and one under it
+    pixels[:, :, 3] = rng.random((H, W), dtype=np.float32)
+    return pixels
+
+
+def _swap_like(frame):
+    frame = frame.copy()
+    frame[FACE] = (40, 150, 210)
+    return frame
+
+
+def _render(plate, out, **sink_options):
+    with open_source(plate) as source, open_sink(out, like=source.info, **sink_options) as sink:
+        for _, frame in source:
+            sink.write(_swap_like(frame))
+
+
+@pytest.mark.parametrize("kind, compression, written", [("half", "piz", "piz"), ("float", "zip", "zip"),
+                                                        ("half", "dwaa", "zip"), ("float", "b44", "zip")])
+def test_an_exr_plate_comes_back_exact_outside_the_swap_in_its_own_type_and_header(tmp_path, kind, compression,
+                                                                                   written):
+    """Lossless compressions are kept; a lossy one (DWAA, B44) would lose the plate's pixels again in
+    the rewrite, so that frame is written with ZIP (lossless) instead, and the run says so."""
+    (tmp_path / "out").mkdir()
+    for number in (1001, 1002):
+        _write_exr(tmp_path / f"plate.{number}.exr", _plate_pixels(number), kind=kind, compression=compression,
+                   window=(4, 3))
+    _render(tmp_path / "plate.%04d.exr", tmp_path / "out" / "shot.%04d.exr")
+    for number in (1001, 1002):
+        plate, plate_spec = _read_exr(tmp_path / f"plate.{number}.exr")
+        out, spec = _read_exr(tmp_path / "out" / f"shot.{number}.exr")
+        assert str(spec.format) == kind and spec.getattribute("compression").startswith(written)
+        assert list(spec.channelnames) == ["R", "G", "B", "A"]
+        assert (spec.x, spec.y, spec.full_width, spec.full_height) == (plate_spec.x, plate_spec.y,
+                                                                         plate_spec.full_width, plate_spec.full_height)
+        assert spec.getattribute("studio:shot") == "ep01_sh010"
+        outside = np.ones((H, W), bool)
+        outside[FACE] = False
+        assert np.array_equal(out[outside], plate[outside])             # every channel, bit for bit
+        assert np.array_equal(out[:, :, 3], plate[:, :, 3])             # alpha everywhere
+        assert (out[:6, :10, :3] > 3.9).all()                           # the highlight, not clipped to 1.0
+        assert len(np.unique(out[outside][:, :3])) > 1000               # not quantised to 256 levels
+        # inside: the swap's colour in linear light (sRGB-decoded 8-bit), the highlight under the face replaced
+        wanted = ((np.array([210, 150, 40]) / 255.0 + 0.055) / 1.055) ** 2.4
+        assert np.allclose(out[FACE][:, :, :3], wanted, atol=0.01)
+
+
+def test_an_exr_swap_output_with_its_label_is_proven_and_the_label_is_bound_to_its_pixels(tmp_path, settings):
+    _write_exr(tmp_path / "plate.1001.exr", _plate_pixels(1))
+    (tmp_path / "out").mkdir()
+    _render(tmp_path / "plate.%04d.exr", tmp_path / "out" / "shot.%04d.exr", label=label_signer(settings))
+    report = verify_file(tmp_path / "out" / "shot.1001.exr", settings)
+    assert report.proven and "aigc.content_bound" in {f.code for f in report.findings}, report.findings
+    assert _read_exr(tmp_path / "out" / "shot.1001.exr")[1].getattribute("studio:shot") == "ep01_sh010"
+
+
+def test_a_16_bit_rgba_png_plate_keeps_its_depth_alpha_and_values_outside_the_swap(tmp_path):
+    (tmp_path / "out").mkdir()
+    rng = np.random.default_rng(5)
+    plate = rng.integers(0, 65536, (H, W, 4), dtype=np.uint16)
+    cv2.imwrite(str(tmp_path / "plate.0001.png"), plate)
+    _render(tmp_path / "plate.%04d.png", tmp_path / "out" / "shot.%04d.png")
+    out = cv2.imread(str(tmp_path / "out" / "shot.0001.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and out.shape == plate.shape
+    outside = np.ones((H, W), bool)
+    outside[FACE] = False
+    assert np.array_equal(out[outside], plate[outside]) and np.array_equal(out[:, :, 3], plate[:, :, 3])
+    assert (np.abs(out[FACE][:, :, :3].astype(int) // 257 - [40, 150, 210]) <= 1).all()
+
+
+def test_an_8_bit_plate_is_written_as_before(tmp_path):
+    (tmp_path / "out").mkdir()
+    cv2.imwrite(str(tmp_path / "plate.0001.png"), np.full((H, W, 3), 77, np.uint8))
+    _render(tmp_path / "plate.%04d.png", tmp_path / "out" / "shot.%04d.png")
+    out = cv2.imread(str(tmp_path / "out" / "shot.0001.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint8 and (out[FACE] == (40, 150, 210)).all() and (out[0, 0] == 77).all()
