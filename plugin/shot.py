@@ -118,6 +118,11 @@ class DocumentRef:
             raise ShotError("a license or release reference needs its file path or its id")
 
 
+#: the video codecs a swap writes (``--codec``): ``auto`` keeps the plate's family (engine/media/codecs.py)
+VIDEO_CODECS = ("auto", "h264", "h264-422", "h264-444", "prores", "prores-4444", "dnxhr-hq", "dnxhr-hqx",
+                "dnxhr-444", "ffv1")
+
+
 @dataclass(frozen=True)
 class SwapSettings:
     """How to swap. The engine chooses the mask and the blend itself; these are the choices it offers."""
@@ -127,6 +132,7 @@ class SwapSettings:
     recogniser: str | None = None
     preset: str | None = None            #: libx264 preset of a video output
     crf: int | None = None               #: libx264 quality of a video output
+    codec: str | None = None             #: a video output's codec (VIDEO_CODECS); None: the plate's family
 
 
 @dataclass(frozen=True)

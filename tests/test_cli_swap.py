@@ -512,7 +512,7 @@ def test_a_10_bit_prores_plate_written_as_h264_says_what_it_loses(studio, tmp_pa
     (video,) = streams_of(readback(prores), "video")
     assert video["codec_name"] == "prores" and video["pix_fmt"] == "yuv422p10le"   # as ffprobe reads the plate
     code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(prores), "--out", str(tmp_path / "o.mp4"),
-                "--results", str(tmp_path / "shot.json"))
+                "--results", str(tmp_path / "shot.json"), "--codec", "h264")   # asked for: 8-bit 4:2:0 H.264
     err = capsys.readouterr().err
     assert code == 0, err
     assert "warning media.downgraded" in err
@@ -569,3 +569,47 @@ def test_an_exr_plate_is_swapped_without_losing_its_float_pixels_outside_the_fac
     err = capsys.readouterr().err
     assert code == 0, err
     assert "warning media.downgraded" in err and "16-bit EXR → 8-bit" in err, err
+
+
+@pytest.mark.parametrize("plate_format, out_name, wanted", [
+    (("prores_ks", "yuv422p10le", {"profile": "3"}), "o.mov", ("prores", "yuv422p10le", "HQ")),
+    (("prores_ks", "yuv444p10le", {"profile": "4"}), "o.mkv", ("prores", "yuv444p10le", "4444")),
+    (("dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}), "o.mov", ("dnxhd", "yuv422p10le", "DNXHR HQX")),
+])
+def test_a_mezzanine_plate_comes_out_in_its_own_codec_family_depth_and_chroma(studio, tmp_path, astronaut,
+                                                                             grace_hopper_path, capsys,
+                                                                             plate_format, out_name, wanted):
+    from readback import readback, streams_of
+
+    codec, pix_fmt, options = plate_format
+    source = make_clip(tmp_path / "plate.mov", astronaut, frames=4, motion="pan", codec=codec, pix_fmt=pix_fmt,
+                       codec_options=options, audio=False, size=(256, 144))
+    out = tmp_path / out_name
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(source), "--out", str(out))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    (video,) = streams_of(readback(out), "video")                  # as ffprobe reads the output
+    (plate_video,) = streams_of(readback(source), "video")
+    assert (video["codec_name"], video.get("profile")) == wanted[::2]
+    assert video["pix_fmt"] == plate_video["pix_fmt"]               # depth and chroma as ffprobe reads the plate's
+    assert "chroma" not in err.split("(")[1].split(")")[0] and "long-GOP" not in err   # only the 8-bit pipeline
+    assert f"{plate_video['pix_fmt'][-4:-2]}-bit → 8-bit" in err
+
+
+def test_codec_chooses_and_mp4_keeps_h264_saying_why(studio, tmp_path, astronaut, grace_hopper_path, capsys):
+    from readback import readback, streams_of
+
+    source = make_clip(tmp_path / "plate.mov", astronaut, frames=3, motion="pan", codec="prores_ks",
+                       pix_fmt="yuv422p10le", codec_options={"profile": "3"}, audio=False, size=(256, 144))
+    assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(source), "--out", str(tmp_path / "o.mp4")) == 0
+    err = capsys.readouterr().err
+    assert ".mp4 cannot hold prores_ks video" in err and ".mov" in err
+    assert streams_of(readback(tmp_path / "o.mp4"), "video")[0]["codec_name"] == "h264"
+    assert swap(studio, "--donor", str(grace_hopper_path), "--plate", str(source), "--out", str(tmp_path / "d.mov"),
+                "--codec", "dnxhr-hq") == 0
+    (video,) = streams_of(readback(tmp_path / "d.mov"), "video")
+    assert (video["codec_name"], video["pix_fmt"]) == ("dnxhd", "yuv422p")
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(source), "--out", str(tmp_path / "p.mp4"),
+                "--codec", "prores")
+    err = capsys.readouterr().err
+    assert code == 2 and "--codec prores cannot be written into .mp4" in err and not (tmp_path / "p.mp4").exists()

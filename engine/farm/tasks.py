@@ -254,7 +254,8 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     from faceright.labels.aigc import label_signer
     from faceright.labels.visible import VisibleLabel
 
-    from ..jobs.swap import LabelNotProvenError, StagedProof, request_of
+    from ..jobs.swap import LabelNotProvenError, StagedProof, request_of, video_codec
+    from ..media.hwcodecs import CodecPlan
 
     whole = shot.plate.frames
     assert whole is not None
@@ -275,12 +276,13 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
     with open_source(request.plate, whole, rate=request.rate) as plate:
         info, span = plate.info, plate.range
     rate = float(info.rate)
+    writer_options, _ = video_codec(request, info, dict(request.writer_options), CodecPlan())   # as the single run's
     proof = StagedProof(request.output, span, request.labels, deliverable=request.deliverable)
     try:
         with open_source(frames_pattern, whole, rate=info.rate) as swapped, \
                 open_sink(request.output, like=info, frames=span, label=signer,
                           overwrite=request.overwrite, sources=sources, before_commit=proof,
-                          **dict(request.writer_options)) as sink:
+                          **writer_options) as sink:
             for index, frame in swapped:
                 if visible is not None:
                     frame = visible.burn(frame, index - span.first, rate, len(span))

@@ -43,6 +43,7 @@ from faceright.shot import FaceShot, FileHash, ModelUse, Results, Verdict
 from ..models.errors import ModelNotFoundError
 from ..media import FrameRange, SequencePattern, SequenceWriter, check_output_path, open_sink, open_source, read_image
 from ..media.downgrade import downgrade_finding
+from ..media.codecs import choose_codec
 from ..media.hwcodecs import CodecPlan, codec_plan
 from ..media.sequence import is_sequence_path
 from ..swap.pose import TurnedFaceError
@@ -82,6 +83,7 @@ class SwapRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)   #: more container metadata for the output
     writer_options: Mapping[str, Any] = field(default_factory=dict)   #: e.g. preset, crf, codec, accurate_color
     reader_options: Mapping[str, Any] = field(default_factory=dict)   #: e.g. accurate_color, threads
+    codec: str | None = None             #: a video output's codec name (media/codecs.py); None: the plate's family
     #: the first frames of ``frames`` that are only analysed (faces tracked), neither swapped nor written:
     #: a farm chunk's run starts at the single run's key frame before it
     lead_in: int = 0
@@ -155,6 +157,7 @@ def request_of(shot: FaceShot, media: Any, config: Config) -> SwapRequest:
         detector=shot.swap.detector, recogniser=shot.swap.recogniser, rate=shot.plate.rate,
         deliverable=shot.output.deliverable, overwrite=shot.output.overwrite,
         writer_options={k: v for k, v in (("preset", shot.swap.preset), ("crf", shot.swap.crf)) if v is not None},
+        codec=shot.swap.codec,
     )
 
 
@@ -256,9 +259,11 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
     writer_options = {**request.writer_options, **codecs.writer_options}
     with open_source(request.plate, request.frames, rate=request.rate, **reader_options) as source:
         settings = runtime.settings
+        writer_options, substituted = video_codec(request, source.info, writer_options, codecs)
         downgraded = downgrade_finding(source.info, request.output, writer_options)
-        if downgraded is not None:   # reaches the CLI, the service and the publish report as a warning
-            log.info("%s", downgraded.message)
+        media_findings = tuple(f for f in (substituted, downgraded) if f is not None)
+        for finding in media_findings:   # reach the CLI, the service and the publish report as warnings
+            log.info("%s", finding.message)
         tracks = FaceTracks(float(source.info.rate), limits=getattr(swapper, "limits", None),
                             smooth=settings.smooth_landmarks)
         sizes = pipeline_sizes(source.info.width, source.info.height, queue_size=settings.queue_size,
@@ -301,7 +306,25 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                               ("swapper", swapper)) if m is not None]
     return SwapResult(request.output, stats, written, getattr(swapper, "model_id", type(swapper).__name__),
                       donor_face, label, signer.produce_id, tuple(models),
-                      (downgraded,) if downgraded is not None else ())
+                      media_findings)
+
+
+def video_codec(request: SwapRequest, plate: Any, writer_options: dict[str, Any],
+                codecs: CodecPlan) -> tuple[dict[str, Any], Finding | None]:
+    """The writer options with the video codec the output gets: the request's own codec option as it
+    is, else ``request.codec`` or the plate's family (media/codecs.py); NVENC stays only for H.264 4:2:0.
+    With them, a ``media.codec_substituted`` warning when the plate's family could not be kept."""
+    if is_sequence_path(request.output) or "codec" in request.writer_options:
+        return writer_options, None
+    choice = choose_codec(plate, request.output, request.codec)
+    note = None if choice.note is None else Finding(
+        "media.codec_substituted", "warning", f"{request.output}: {choice.note}",
+        {"plate_codec": plate.codec, "written": choice.name})
+    if choice.name == "h264" and codecs.writer_options.get("codec"):
+        return writer_options, note      # the GPU's H.264 encoder (media/hwcodecs.py)
+    nvenc = set(codecs.writer_options)
+    return {**{k: v for k, v in writer_options.items() if k not in nvenc or k in request.writer_options},
+            **choice.writer_options}, note
 
 
 def _codec_plan(request: SwapRequest, runtime: Runtime) -> CodecPlan:

@@ -72,8 +72,9 @@ def downgrade_finding(plate: MediaInfo, output: Path, writer_options: Mapping[st
         return None
     return Finding("media.downgraded", "warning",
                    f"{output} is written with less than the plate {plate.path} has ({', '.join(losses)}), over the "
-                   "whole frame: faceright's swap works on 8-bit frames and writes H.264 by default; keep the plate "
-                   "for grading, or write an image sequence (--out shot.####.png) for 4:4:4 intra frames",
+                   "whole frame: faceright's swap works on 8-bit frames; by default a .mov keeps the plate's codec "
+                   "family and chroma (--codec chooses another), and an EXR sequence keeps a float plate's own pixels "
+                   "outside the face",
                    {"losses": losses, "plate": {"codec": plate.codec, "pix_fmt": plate.pix_fmt,
                                                 "bit_depth": plate.bit_depth},
                     "output": {"codec": codec, "pix_fmt": pix_fmt}})

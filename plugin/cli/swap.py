@@ -25,7 +25,7 @@ from faceright.engine_client import open_engine
 from faceright.errors import ConfigError, FrameRangeError, SwapRefusedError
 from faceright.frames import FrameRange
 from faceright.progress import TerminalProgress
-from faceright.shot import DocumentRef, Donor, FaceRule, FaceShot, Output, Plate, PlateFace, SwapSettings
+from faceright.shot import DocumentRef, Donor, FaceRule, FaceShot, Output, Plate, PlateFace, SwapSettings, VIDEO_CODECS
 
 from .usage_options import add_usage_arguments, usage_from_args
 
@@ -102,6 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="libx264 preset of a video output (default veryfast; ultrafast is about 1.5× faster "
                              "and makes larger files)")
     parser.add_argument("--crf", type=int, metavar="N", help="libx264 quality, lower is better (default 18)")
+    parser.add_argument("--codec", choices=VIDEO_CODECS, metavar="NAME",
+                        help="a video output's codec: " + ", ".join(VIDEO_CODECS) + " (default auto: the plate's "
+                             "family, depth and chroma, e.g. ProRes 422 HQ for a ProRes plate; .mp4 holds only H.264)")
     parser.add_argument("--deliverable", action="store_true",
                         help="the output is a deliverable: burn in the visible AIGC label too "
                              "(every output carries the signed AIGC metadata)")
@@ -113,7 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 _SHOT_OPTIONS = ("donor", "plate", "out", "license", "release", "target", "select", "threshold", "frames", "rate",
                  "detector",
-                 "recogniser", "preset", "crf", "production", "platform", "territory", "date", "shot_id")
+                 "recogniser", "preset", "crf", "codec", "production", "platform", "territory", "date", "shot_id")
 
 
 def shot_from_args(args: argparse.Namespace) -> FaceShot:
@@ -147,7 +150,7 @@ def shot_from_args(args: argparse.Namespace) -> FaceShot:
         plate_face=PlateFace(rule, image=None if args.target is None else str(args.target),
                              **({} if args.threshold is None else {"threshold": args.threshold}),
                              when_none="pass_through" if args.allow_no_faces else "refuse"),
-        swap=SwapSettings(args.backend, args.detector, args.recogniser, args.preset, args.crf),
+        swap=SwapSettings(args.backend, args.detector, args.recogniser, args.preset, args.crf, args.codec),
     )
 
 
