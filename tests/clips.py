@@ -172,6 +172,7 @@ def make_clip(
     start: float = 0.0,
     pix_fmt: str = "yuv420p",
     codec_options: dict[str, str] | None = None,
+    fine_detail: bool = False,
 ) -> Path:
     """Write a short clip made from ``still`` and return its path.
 
@@ -183,7 +184,8 @@ def make_clip(
     ``start`` shifts the container's clock (FFmpeg's ``output_ts_offset``): frame 0 then sits
     at ``start`` seconds, as in camera files and broadcast streams. ``pix_fmt``/``codec_options``
     make mezzanine plates (``codec="prores_ks", pix_fmt="yuv422p10le", codec_options={"profile": "3"}``:
-    ProRes 422 HQ).
+    ProRes 422 HQ); ``fine_detail`` gives such a plate detail finer than 8 bits (a 16-bit ripple of
+    ±half an 8-bit step over each frame), which an 8-bit copy of it cannot hold.
     """
     path = Path(path)
     rate = Fraction(rate)
@@ -210,6 +212,11 @@ def make_clip(
             sound.layout = "stereo"
         for i, image in enumerate(frames_from_still(still, frames, size, motion, focus=focus)):
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            if fine_detail:
+                yy, xx = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+                ripple = (np.sin(xx / 3.0 + yy / 5.0 + i) * 120).astype(np.int32)[:, :, None]
+                deep = np.clip(image.astype(np.int32) * 257 + ripple, 0, 65535).astype(np.uint16)
+                frame = av.VideoFrame.from_ndarray(deep, format="bgr48le")
             if color and "colorspace" in color:
                 frame = frame.reformat(format="yuv420p", dst_colorspace=_sws_space(color["colorspace"]),
                                        dst_color_range=color.get("color_range") or None)

@@ -122,3 +122,121 @@ def test_an_8_bit_plate_is_written_as_before(tmp_path):
     _render(tmp_path / "plate.%04d.png", tmp_path / "out" / "shot.%04d.png")
     out = cv2.imread(str(tmp_path / "out" / "shot.0001.png"), cv2.IMREAD_UNCHANGED)
     assert out.dtype == np.uint8 and (out[FACE] == (40, 150, 210)).all() and (out[0, 0] == 77).all()
+
+
+# --------------------------------------------------------------------------- 10-bit video plates
+
+VH, VW = 96, 128
+VFACE = (slice(30, 62), slice(40, 88))
+
+
+def _write_deep_clip(path, codec, pix_fmt, options, frames=3, seed=7):
+    """A clip whose samples use all 10 bits: smooth 16-bit gradients plus noise, converted by swscale."""
+    import av
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:VH, 0:VW]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = VW, VH, pix_fmt
+        stream.options = dict(options)
+        for i in range(frames):
+            base = np.stack([x * 400 + 2000 * i, y * 500, (x + y) * 220], axis=2).astype(np.float64)
+            rgb = np.clip(base + rng.normal(0, 300, base.shape) + 6000, 0, 65535).astype(np.uint16)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(format=pix_fmt)
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def _ffmpeg_planes(path, pix_fmt):
+    """Every frame's planes as ffmpeg (not faceright's reader) decodes them: [(Y, Cb, Cr[, A]), ...]."""
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): the independent decoder of these tests")
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"],
+                         check=True, capture_output=True).stdout
+    samples = np.frombuffer(raw, np.uint16)
+    chroma_w = VW // 2 if "422" in pix_fmt else VW
+    shapes = [(VH, VW), (VH, chroma_w), (VH, chroma_w)] + ([(VH, VW)] if pix_fmt.startswith("yuva") else [])
+    size = sum(h * w for h, w in shapes)
+    frames = []
+    for start in range(0, len(samples), size):
+        planes, at = [], start
+        for h, w in shapes:
+            planes.append(samples[at:at + h * w].reshape(h, w).astype(np.int32))
+            at += h * w
+        frames.append(planes)
+    return frames
+
+
+def _render_video(clip, out, **sink_options):
+    with open_source(clip) as source, open_sink(out, like=source.info, audio=False, **sink_options) as sink:
+        for _, frame in source:
+            frame = frame.copy()
+            frame[VFACE] = (40, 150, 210)
+            sink.write(frame)
+
+
+def test_a_10_bit_lossless_plate_comes_back_sample_for_sample_outside_the_swap(tmp_path):
+    plate = _write_deep_clip(tmp_path / "plate.mkv", "ffv1", "yuv444p10le", {})
+    _render_video(plate, tmp_path / "out.mkv", codec="ffv1", pix_fmt="yuv444p10le")
+    before, after = _ffmpeg_planes(plate, "yuv444p10le"), _ffmpeg_planes(tmp_path / "out.mkv", "yuv444p10le")
+    assert len(before) == len(after) == 3
+    outside = np.ones((VH, VW), bool)
+    outside[VFACE] = False
+    for plate_planes, out_planes in zip(before, after):
+        for a, b in zip(plate_planes, out_planes):
+            assert np.array_equal(a[outside], b[outside])              # luma and chroma, every sample
+        assert len(np.unique(out_planes[0][outside] % 4)) == 4        # 10-bit values, not 8-bit ones scaled
+        # inside: the swap's colour (BGR 40, 150, 210 → BT.601 limited-range 10-bit luma), with the plate's
+        # detail finer than the 8-bit copy (at most one 8-bit step: 4 codes)
+        luma = 64 + (0.299 * 210 + 0.587 * 150 + 0.114 * 40) * 876 / 255
+        assert np.abs(out_planes[0][VFACE] - luma).max() <= 4.5
+
+
+def test_a_prores_hq_plate_keeps_its_10_bits_outside_the_swap_where_the_8_bit_path_did_not(tmp_path):
+    plate = _write_deep_clip(tmp_path / "plate.mov", "prores_ks", "yuv422p10le", {"profile": "3"})
+    options = {"codec": "prores_ks", "pix_fmt": "yuv422p10le", "codec_options": {"profile": "3"}}
+    _render_video(plate, tmp_path / "kept.mov", **options)
+    _render_video(plate, tmp_path / "eight.mov", plate=None, **options)     # the swap's 8-bit frames, encoded
+    before = _ffmpeg_planes(plate, "yuv422p10le")
+    kept, eight = (_ffmpeg_planes(tmp_path / n, "yuv422p10le") for n in ("kept.mov", "eight.mov"))
+    outside = np.ones((VH, VW), bool)
+    outside[VFACE] = False
+    error_kept = np.mean([np.abs(a[0] - b[0])[outside].mean() for a, b in zip(before, kept)])
+    error_eight = np.mean([np.abs(a[0] - b[0])[outside].mean() for a, b in zip(before, eight)])
+    assert error_kept < 0.5 * error_eight, (error_kept, error_eight)      # ProRes's own loss only
+    luma = 64 + (0.299 * 210 + 0.587 * 150 + 0.114 * 40) * 876 / 255
+    assert abs(np.mean([f[0][VFACE].mean() for f in kept]) - luma) < 3
+
+
+def test_a_prores_4444_plate_keeps_its_alpha_by_default(tmp_path):
+    import av
+
+    from faceright.engine.media import probe
+    from faceright.engine.media.codecs import choose_codec
+
+    rng = np.random.default_rng(3)
+    with av.open(str(tmp_path / "plate.mov"), "w") as out:
+        stream = out.add_stream("prores_ks", rate=24)
+        stream.width, stream.height, stream.pix_fmt = VW, VH, "yuva444p10le"
+        stream.options = {"profile": "4"}
+        for i in range(2):
+            rgba = rng.integers(4000, 60000, (VH, VW, 4), dtype=np.uint16)
+            rgba[:, :, 3] = np.linspace(0, 65535, VW, dtype=np.uint16)[None, :]   # a ramp of alpha
+            frame = av.VideoFrame.from_ndarray(rgba, format="rgba64le")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    choice = choose_codec(probe(tmp_path / "plate.mov"), tmp_path / "out.mov", None)
+    assert choice.writer_options["pix_fmt"] == "yuva444p10le"
+    _render_video(tmp_path / "plate.mov", tmp_path / "out.mov", **choice.writer_options)
+    before = _ffmpeg_planes(tmp_path / "plate.mov", "yuva444p10le")
+    after = _ffmpeg_planes(tmp_path / "out.mov", "yuva444p10le")
+    for a, b in zip(before, after):
+        assert np.abs(a[3] - b[3]).max() <= 2        # the alpha ramp, under the face too (ProRes codes it lossless-ish)
+        assert a[3][:, 0].mean() < 80 and a[3][:, -1].mean() > 940

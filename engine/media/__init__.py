@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 
 from faceright.engine.media import timecode
 from faceright.engine.media import fidelity
+from faceright.engine.media import video_fidelity
+from faceright.engine.media.video_fidelity import VideoPlate
 from faceright.atomic import AtomicOutput, check_output_path, same_file
 from faceright.engine.media.errors import (
     FrameRangeError,
@@ -151,6 +153,10 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
         audio_span = AudioSpan(like.path, start, end)
     if video_like:
         options.setdefault("color", like.color)
+        if span is not None and "plate" not in options and (width, height) == (like.width, like.height) \
+                and video_fidelity.applies(like, str(options.get("pix_fmt") or "yuv420p")):
+            # a 10-bit plate into a 10-bit encoder: its own samples outside the swap, not an 8-bit copy
+            options["plate"] = VideoPlate(like, span, accurate_color=options.get("accurate_color", True))
         if like.time_base and (1 / (like.rate * like.time_base)).denominator == 1:
             # keep the source's clock only where it counts whole ticks per frame (MKV's 1/1000
             # cannot hold 30000/1001); otherwise the muxer picks one that does

@@ -8,8 +8,8 @@ cannot be written (HEVC without libx265, an intra codec without an encoder here)
 mezzanine (ProRes 422 HQ), and the output's container must hold the codec: ProRes and DNxHR go
 into .mov/.mkv; named .mp4 they become H.264, said on the terminal (and ``media.downgraded``).
 
-The swap itself still works on 8-bit frames: a 10-bit output has the plate's format, not yet its
-precision (``media.downgraded`` says "10-bit → 8-bit").
+The swap itself works on 8-bit frames; a 10-bit output of a 10-bit plate is built from the
+plate's own samples outside the face (:mod:`.video_fidelity`), so it keeps the precision too.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any
 from faceright.errors import ConfigError
 
 from .info import MediaInfo
+from .video_fidelity import depth_of
 
 #: ``--codec`` names → (encoder, pix_fmt, encoder options)
 NAMED: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -46,8 +47,9 @@ class CodecChoice:
     note: str | None = None                    #: what the terminal should be told, if anything
 
 
-def _depth(pix_fmt: str) -> int:
-    return 10 if any(b in pix_fmt for b in ("10", "12", "16")) else 8
+def has_alpha(pix_fmt: str) -> bool:
+    """Whether a pixel format carries an alpha plane (``yuva444p12le``, ``gbrap``, ``rgba``...)."""
+    return pix_fmt.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr", "ya"))
 
 
 def _chroma(pix_fmt: str) -> str:
@@ -58,7 +60,7 @@ def _chroma(pix_fmt: str) -> str:
 def _like_plate(plate: MediaInfo) -> tuple[str, str | None]:
     """The named codec closest to the plate's, and why when it is not the plate's own family."""
     codec, pix_fmt = plate.codec.lower(), (plate.pix_fmt or "").lower()
-    depth, chroma = _depth(pix_fmt), _chroma(pix_fmt)
+    depth, chroma = depth_of(pix_fmt), _chroma(pix_fmt)
     if codec == "prores":
         return ("prores-4444" if chroma == "444" else "prores"), None
     if codec in ("dnxhd", "dnxhr"):
@@ -99,6 +101,8 @@ def choose_codec(plate: MediaInfo, output: Path, requested: str | None) -> Codec
                 f"name the output .mov to keep it")
         name = kept
         encoder, pix_fmt, options = NAMED[name]
+    if has_alpha(plate.pix_fmt or "") and encoder == "prores_ks" and pix_fmt == "yuv444p10le":
+        pix_fmt = "yuva444p10le"                  # ProRes 4444 keeps the plate's alpha
     writer_options: dict[str, Any] = {"codec": encoder, "pix_fmt": pix_fmt}
     if options:
         writer_options["codec_options"] = dict(options)

@@ -1,11 +1,13 @@
 """What an output loses against its plate, said before it is written.
 
-faceright's swap pipeline works on 8-bit BGR frames and writes libx264 (8-bit 4:2:0, long-GOP) by
-default. A float EXR or 16-bit PNG sequence written as the same format keeps the plate's own pixels
-outside the face (:mod:`.fidelity`); any other high-precision plate (a 10-bit ProRes 422 HQ or
-DNxHR HQX movie, a DPX or EXR sequence written as another format) comes out with less than it had,
-over the whole frame. Every such swap says so: :func:`downgrade_finding` names each loss (bit depth,
-chroma subsampling, intra-frame → long-GOP) as a ``media.downgraded`` warning.
+faceright's swap pipeline works on 8-bit BGR frames. A float EXR or 16-bit PNG sequence written as
+the same format keeps the plate's own pixels outside the face (:mod:`.fidelity`), and a video plate
+deeper than 8 bits written with an encoder deeper than 8 bits keeps its own samples there
+(:mod:`.video_fidelity`); by default the output keeps the plate's codec family (:mod:`.codecs`).
+Any other high-precision plate (a 10-bit ProRes asked to be H.264, a DPX or EXR sequence written as
+another format) comes out with less than it had, over the whole frame. Every such swap says so:
+:func:`downgrade_finding` names each loss (bit depth, chroma subsampling, intra-frame → long-GOP)
+as a ``media.downgraded`` warning.
 """
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ from typing import Any, Mapping
 
 from faceright.findings import Finding
 
-from . import fidelity
+from . import fidelity, video_fidelity
+from .codecs import has_alpha
 from .info import MediaInfo
 from .sequence import is_sequence_path
+from .video_fidelity import depth_of
 
 __all__ = ["chroma_of", "downgrade_finding"]
 
@@ -33,13 +37,6 @@ def chroma_of(pix_fmt: str) -> str:
     if "422" in name or name in ("uyvy422", "yuyv422", "v210", "nv16"):
         return "4:2:2"
     return "4:4:4" if name else ""
-
-
-def _depth_of(pix_fmt: str) -> int:
-    for bits in (16, 14, 12, 10):
-        if str(bits) in pix_fmt:
-            return bits
-    return 8
 
 
 def downgrade_finding(plate: MediaInfo, output: Path, writer_options: Mapping[str, Any]) -> Finding | None:
@@ -59,22 +56,26 @@ def downgrade_finding(plate: MediaInfo, output: Path, writer_options: Mapping[st
     pix_fmt = str(writer_options.get("pix_fmt") or "yuv420p")
     codec = str(writer_options.get("codec") or "libx264")
     losses = []
-    out_depth = _depth_of(pix_fmt)
-    if plate.bit_depth > out_depth or plate.bit_depth > 8:   # the pipeline itself is 8-bit
+    out_depth = depth_of(pix_fmt)
+    if plate.bit_depth > 8 and not video_fidelity.applies(plate, pix_fmt):   # the swap's 8-bit frames, encoded
         losses.append(f"{plate.bit_depth}-bit → 8-bit")
+    elif plate.bit_depth > out_depth:
+        losses.append(f"{plate.bit_depth}-bit → {out_depth}-bit")
     plate_chroma, out_chroma = chroma_of(plate.pix_fmt), chroma_of(pix_fmt)
     order = {"4:2:0": 0, "4:2:2": 1, "4:4:4": 2}
     if plate_chroma and order.get(plate_chroma, 0) > order.get(out_chroma, 0):
         losses.append(f"{plate_chroma} → {out_chroma} chroma")
+    if has_alpha(plate.pix_fmt or "") and not has_alpha(pix_fmt):
+        losses.append("its alpha channel")
     if plate.codec.lower() in INTRA_CODECS and codec in ("libx264", "libx265", "h264_nvenc", "hevc_nvenc"):
         losses.append(f"intra-frame {plate.codec} → long-GOP {codec}")
     if not losses:
         return None
     return Finding("media.downgraded", "warning",
                    f"{output} is written with less than the plate {plate.path} has ({', '.join(losses)}), over the "
-                   "whole frame: faceright's swap works on 8-bit frames; by default a .mov keeps the plate's codec "
-                   "family and chroma (--codec chooses another), and an EXR sequence keeps a float plate's own pixels "
-                   "outside the face",
+                   "whole frame: by default a .mov keeps the plate's codec family, depth and chroma, and a plate "
+                   "deeper than 8 bits keeps its own samples outside the face when the output's codec is too "
+                   "(ProRes, DNxHR HQX/444, FFV1: --codec chooses); an EXR sequence keeps a float plate's pixels",
                    {"losses": losses, "plate": {"codec": plate.codec, "pix_fmt": plate.pix_fmt,
                                                 "bit_depth": plate.bit_depth},
                     "output": {"codec": codec, "pix_fmt": pix_fmt}})

@@ -29,6 +29,7 @@ import math
 import os
 import re
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,6 +52,7 @@ from faceright.engine.media.errors import (
     VariableFrameRateError,
 )
 from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
+from faceright.engine.media.video_fidelity import PlateRestorer, VideoPlate
 from faceright.engine.types import Frame
 from faceright.errors import MediaError, OutputError
 from faceright.labels.aigc import AigcLabel, LabelSigner
@@ -298,12 +300,22 @@ class VideoReader:
         """Nothing to release: each iteration opens and closes its own files."""
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:
+        interpolation = _interpolation(self.accurate_color)
+        with closing(self.decoded()) as frames:
+            for index, frame in frames:
+                yield index, frame.to_ndarray(format="bgr24", interpolation=interpolation)
+
+    def to_bgr(self, frame: Any) -> Frame:
+        """The BGR ``uint8`` frame this reader yields for a decoded ``frame`` of :meth:`decoded`."""
+        return frame.to_ndarray(format="bgr24", interpolation=_interpolation(self.accurate_color))
+
+    def decoded(self) -> Iterator[tuple[int, Any]]:
+        """``(index, av.VideoFrame)`` over the range, as decoded (the plate's own pixel format)."""
         with self._open() as container:
             stream = _video_stream(container, self.path)
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = self.threads
             expected = self.range.first
-            interpolation = _interpolation(self.accurate_color)
             try:
                 for index, frame in self._indexed_frames(container, stream):
                     if expected == self.range.first and index != expected:
@@ -318,7 +330,7 @@ class VideoReader:
                             f"{self.path}: frame {expected} was expected but the next frame's timestamp says "
                             f"{index}. The stream is variable-frame-rate or damaged; convert it to a constant "
                             f"{self.info.rate} fps first (ffmpeg -i IN -fps_mode cfr -r {self.info.rate} OUT)")
-                    yield index, frame.to_ndarray(format="bgr24", interpolation=interpolation)
+                    yield index, frame
                     expected += 1
                     if expected == self.range.end:
                         return
@@ -723,9 +735,11 @@ class VideoWriter:
         accurate_color: bool = True,
         before_commit: Callable[[Path], None] | None = None,
         label: LabelSigner | None = None,
+        plate: VideoPlate | None = None,
     ):
         self.path = Path(path)
         self._before_commit = before_commit
+        self._restorer: PlateRestorer | None = None
         self._interpolation = _interpolation(accurate_color)
         self.format = _muxer_for(self.path)
         if audio is not None:   # refuse audio the container would change, before a byte is written
@@ -755,9 +769,20 @@ class VideoWriter:
             raise OutputError(f"cannot create {self._atomic.temp} for {self.path}: {_ffmpeg_reason(exc)}") from exc
         try:
             self._setup(time_base, codec, crf, preset, codec_options, audio)
+            if plate is not None:
+                self._restorer = PlateRestorer(plate, self.pix_fmt, colorspace=self._sws_space,
+                                               color_range=self._sws_range, interpolation=self._interpolation)
         except BaseException:
             self.abort()
             raise
+
+    @property
+    def _sws_space(self) -> str | None:
+        return _SWS_SPACES.get(self.color.color_space or "", None)
+
+    @property
+    def _sws_range(self) -> str | None:
+        return _SWS_RANGES.get(self.color.color_range or "", None)
 
     def _setup(self, time_base: Fraction | None, codec: str, crf: int | None, preset: str | None,
                codec_options: Mapping[str, str] | None, audio: AudioSpan | None) -> None:
@@ -808,11 +833,12 @@ class VideoWriter:
         if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
             raise ValueError(f"{self.path}: expected a {self.height}×{self.width}×3 uint8 BGR frame, "
                              f"got {frame.shape} {frame.dtype}")
-        image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
-        image = image.reformat(format=self.pix_fmt,
-                               dst_colorspace=_SWS_SPACES.get(self.color.color_space or "", None),
-                               dst_color_range=_SWS_RANGES.get(self.color.color_range or "", None),
-                               interpolation=self._interpolation)
+        if self._restorer is not None:    # a deeper-than-8-bit plate: its own samples outside the swap
+            image = self._restorer.frame(frame)
+        else:
+            image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+            image = image.reformat(format=self.pix_fmt, dst_colorspace=self._sws_space,
+                                   dst_color_range=self._sws_range, interpolation=self._interpolation)
         image.pts = self.frames_written
         image.time_base = 1 / self.rate
         self._mux_video(self._stream.encode(image))
@@ -836,6 +862,8 @@ class VideoWriter:
             if self.frames_written == 0:
                 raise MediaError(f"{self.path}: no frames were written; nothing to save")
             self._mux_video(self._stream.encode(None))
+            if self._restorer is not None:
+                self._restorer.close()
             if self._audio is not None:
                 self._audio.finish(self._container, Fraction(self.frames_written) / self.rate)
                 self._audio.close()
@@ -872,6 +900,8 @@ class VideoWriter:
         """Stop writing and remove the temporary file; the final name is untouched."""
         if self._audio is not None:
             self._audio.close()
+        if self._restorer is not None:
+            self._restorer.close()
         if not self._closed:
             self._closed = True
             try:
