@@ -572,6 +572,40 @@ def test_an_exr_plate_is_swapped_without_losing_its_float_pixels_outside_the_fac
     assert "warning media.downgraded" in err and "16-bit EXR → 8-bit" in err, err
 
 
+def test_a_10_bit_dpx_plate_is_swapped_keeping_its_code_values_and_its_label_proven(studio, tmp_path, astronaut,
+                                                                                   grace_hopper_path, capsys):
+    oiio = pytest.importorskip("OpenImageIO")
+    from clips import make_sequence
+    from faceright.labels.metadata import read_metadata
+
+    make_sequence(tmp_path / "src.%04d.png", astronaut, frames=1, first=1001, size=(320, 240))
+    bgr = cv2.imread(str(tmp_path / "src.1001.png")).astype(np.int64)
+    codes = bgr[:, :, ::-1] * 4 + (np.indices(bgr.shape[:2]).sum(axis=0) % 4)[:, :, None]   # 10-bit detail
+    spec = oiio.ImageSpec(320, 240, 3, "uint16")
+    spec.attribute("oiio:BitsPerSample", 10)
+    spec.attribute("dpx:Transfer", "Logarithmic")
+    out = oiio.ImageOutput.create(str(tmp_path / "plate.1001.dpx"))
+    assert out.open(str(tmp_path / "plate.1001.dpx"), spec)
+    assert out.write_image((codes * 65535 // 1023).astype(np.uint16))
+    out.close()
+    (tmp_path / "out").mkdir()
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(tmp_path / "plate.%04d.dpx"),
+                "--out", str(tmp_path / "out" / "shot.####.dpx"))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "media.downgraded" not in err
+    written = tmp_path / "out" / "shot.1001.dpx"
+    result = oiio.ImageBuf(str(written))
+    assert result.spec().get_int_attribute("oiio:BitsPerSample") == 10
+    assert result.spec().getattribute("dpx:Transfer") == "Logarithmic"
+    back = (result.get_pixels(oiio.UINT16).astype(np.int64) * 1023 + 32767) // 65535
+    changed = (back != codes).any(axis=2)
+    assert 0.01 < changed.mean() < 0.5 and not changed[:, :40].any()   # the face, and only around it
+    (label,) = read_metadata(written).occurrences                        # the DPX's user data
+    assert TEST_PROVIDER_CODE in label.value
+    assert main(["label", "verify", str(written)]) == 0, capsys.readouterr()
+
+
 @pytest.mark.parametrize("plate_format, out_name, wanted", [
     (("prores_ks", "yuv422p10le", {"profile": "3"}), "o.mov", ("prores", "yuv422p10le", "HQ")),
     (("prores_ks", "yuv444p10le", {"profile": "4"}), "o.mkv", ("prores", "yuv444p10le", "4444")),

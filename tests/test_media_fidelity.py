@@ -240,3 +240,81 @@ def test_a_prores_4444_plate_keeps_its_alpha_by_default(tmp_path):
     for a, b in zip(before, after):
         assert np.abs(a[3] - b[3]).max() <= 2        # the alpha ramp, under the face too (ProRes codes it lossless-ish)
         assert a[3][:, 0].mean() < 80 and a[3][:, -1].mean() > 940
+
+
+# --------------------------------------------------------------------------- 16-bit TIFF and 10-bit DPX plates
+
+def _write_oiio_plate(path, pixels, bits, **attributes):
+    spec = oiio.ImageSpec(W, H, pixels.shape[2], "uint16")
+    spec.attribute("oiio:BitsPerSample", bits)
+    for key, value in attributes.items():
+        spec.attribute(key, value)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec), oiio.geterror()
+    assert out.write_image(pixels)
+    out.close()
+
+
+def _read_codes(path, bits):
+    image = oiio.ImageInput.open(str(path))
+    spec = oiio.ImageSpec(image.spec())
+    pixels = image.read_image(0, 0, 0, spec.nchannels, "uint16")
+    image.close()
+    return (pixels.astype(np.int64) * ((1 << bits) - 1) + 32767) // 65535, spec   # the file's own code values
+
+
+@pytest.mark.parametrize("suffix, bits", [(".dpx", 10), (".tif", 16)])
+def test_a_deep_dpx_or_tiff_plate_keeps_its_code_values_and_carries_a_label_bound_to_them(tmp_path, settings, suffix,
+                                                                                       bits):
+    (tmp_path / "out").mkdir()
+    rng = np.random.default_rng(11)
+    codes = rng.integers(0, 1 << bits, (H, W, 3))
+    extra = {"dpx:Transfer": "Logarithmic"} if suffix == ".dpx" else {"Copyright": "studio"}
+    _write_oiio_plate(tmp_path / f"plate.1001{suffix}", (codes * 65535 // ((1 << bits) - 1)).astype(np.uint16),
+                      bits, **extra)
+    plate_codes, plate_spec = _read_codes(tmp_path / f"plate.1001{suffix}", bits)
+    assert np.array_equal(plate_codes, codes)
+    _render(tmp_path / f"plate.%04d{suffix}", tmp_path / "out" / f"shot.%04d{suffix}", label=label_signer(settings))
+    out = tmp_path / "out" / f"shot.1001{suffix}"
+    out_codes, spec = _read_codes(out, bits)
+    assert spec.get_int_attribute("oiio:BitsPerSample") == bits
+    key = next(iter(extra))
+    assert spec.getattribute(key) == extra[key]                          # the plate's header kept
+    outside = np.ones((H, W), bool)
+    outside[FACE] = False
+    assert np.array_equal(out_codes[outside], plate_codes[outside])      # every code value, bit for bit
+    assert len(np.unique(out_codes[outside] % 4)) == 4                   # deeper than 8 bits
+    report = verify_file(out, settings)
+    assert report.proven and "aigc.content_bound" in {f.code for f in report.findings}, report.findings
+    # the same label carried over onto the untouched plate: not the plate's label
+    from faceright.labels.metadata import read_metadata, write_image
+
+    (value,) = {o.value for o in read_metadata(out).occurrences}
+    replayed = tmp_path / f"replayed{suffix}"
+    write_image(tmp_path / f"plate.1001{suffix}", replayed, value)
+    assert len(read_metadata(replayed).occurrences) == 1
+    codes_found = {f.code for f in verify_file(replayed, settings).findings}
+    assert "aigc.content_mismatch" in codes_found, codes_found
+
+
+def test_an_8_bit_tiff_output_carries_its_label_too(tmp_path, settings):
+    (tmp_path / "out").mkdir()
+    cv2.imwrite(str(tmp_path / "plate.0001.png"), np.full((H, W, 3), 77, np.uint8))
+    _render(tmp_path / "plate.%04d.png", tmp_path / "out" / "shot.%04d.tif", label=label_signer(settings))
+    out = tmp_path / "out" / "shot.0001.tif"
+    assert (cv2.imread(str(out))[FACE] == (40, 150, 210)).all()          # OpenCV reads the TIFF it wrote
+    report = verify_file(out, settings)
+    assert report.proven and "aigc.content_bound" in {f.code for f in report.findings}, report.findings
+
+
+@pytest.mark.parametrize("suffix, bits", [(".dpx", 10), (".tif", 16)])
+def test_label_apply_labels_a_dpx_or_tiff_and_verify_proves_it(tmp_path, settings, suffix, bits):
+    from faceright.engine.jobs.label import apply_labels
+
+    rng = np.random.default_rng(2)
+    _write_oiio_plate(tmp_path / f"frame{suffix}", rng.integers(0, 65536, (H, W, 3), dtype=np.uint16), bits)
+    apply_labels(tmp_path / f"frame{suffix}", tmp_path / f"labelled{suffix}", settings)
+    report = verify_file(tmp_path / f"labelled{suffix}", settings)
+    assert report.proven and "aigc.content_bound" in {f.code for f in report.findings}, report.findings
+    assert np.array_equal(_read_codes(tmp_path / f"labelled{suffix}", bits)[0],
+                          _read_codes(tmp_path / f"frame{suffix}", bits)[0])

@@ -19,7 +19,7 @@ from faceright.engine_client import ApplyResult
 from faceright.errors import MediaError
 from faceright.labels import c2pa_manifest
 from faceright.labels.aigc import LabelSigner, label_signer
-from faceright.labels.content import content_digest
+from faceright.labels.content import content_digest, scheme_for
 from faceright.labels.metadata import VIDEO_CONTAINERS, container_of, patch_label, write_image
 from faceright.labels.ocr import OcrBackend
 from faceright.labels.policy import LabelSettings
@@ -47,8 +47,9 @@ def burn_video(src: Path, dst: Path, label: VisibleLabel, signer: LabelSigner, *
 
 
 def _burn_image(src: Path, dst: Path, label: VisibleLabel) -> None:
-    if container_of(src) == "exr":
-        raise MediaError(f"{src}: burning a visible label into EXR is not supported; burn it in the comp (or a PNG/JPEG)")
+    if container_of(src) in ("exr", "dpx"):
+        raise MediaError(f"{src}: burning a visible label into {container_of(src).upper()} is not supported; burn it "
+                         "in the comp (or a PNG/JPEG/TIFF)")
     image = cv2.imread(str(src), cv2.IMREAD_COLOR)
     if image is None:
         raise MediaError(f"{src}: cannot decode the image")
@@ -58,12 +59,12 @@ def _burn_image(src: Path, dst: Path, label: VisibleLabel) -> None:
 
 def label_image(src: Path, dst: Path, signer: LabelSigner) -> None:
     """Write ``dst``: the image ``src`` with the AIGC label bound to its content. A PNG's or a
-    JPEG's image data is not touched by the label, so it is signed first; an EXR is rewritten
-    with a placeholder, signed for the pixels written, and the placeholder overwritten."""
-    if container_of(src) != "exr":
+    JPEG's or a TIFF's image data is not touched by the label, so it is signed first; an EXR or a
+    DPX is rewritten with a placeholder, signed for the pixels written, and the placeholder overwritten."""
+    if container_of(src) not in ("exr", "dpx"):
         write_image(src, dst, signer.sign(content_digest(src)).to_json())
         return
-    placeholder = signer.placeholder("exr1").to_json()
+    placeholder = signer.placeholder(scheme_for(src)).to_json()
     write_image(src, dst, placeholder)
     patch_label(dst, placeholder, signer.sign(content_digest(dst)).to_json())
 

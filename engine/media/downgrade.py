@@ -49,8 +49,8 @@ def downgrade_finding(plate: MediaInfo, output: Path, writer_options: Mapping[st
         return Finding("media.downgraded", "warning",
                        f"{output} is written with less than the plate {plate.path} has ({loss}), over the whole frame: "
                        f"faceright's swap works on 8-bit frames and keeps a plate's own pixels outside the face only "
-                       f"when the output has the plate's format and that is EXR or 16-bit PNG (a DPX or TIFF plate: "
-                       f"convert it to EXR first)",
+                       f"when the output has the plate's format (EXR, or PNG, TIFF or DPX deeper than 8 bits): "
+                       f"name the output .{Path(plate.path).suffix.lstrip('.').lower()}",
                        {"losses": [loss], "plate": {"path": str(plate.path), "bit_depth": plate.bit_depth},
                         "output": {"path": str(output)}})
     pix_fmt = str(writer_options.get("pix_fmt") or "yuv420p")

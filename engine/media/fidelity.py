@@ -1,4 +1,5 @@
-"""A high-precision plate's own pixels outside the swap: EXR (half/float) and 16-bit PNG frames.
+"""A high-precision plate's own pixels outside the swap: EXR (half/float), 16-bit PNG and TIFF, and
+10/12/16-bit DPX frames.
 
 The engine swaps on a display-referred 8-bit copy of each frame (:func:`faceright.images.to_uint8`
 of the plate's BGR). Writing that copy back would quantise the whole frame to 256 levels and clip
@@ -25,23 +26,24 @@ import numpy as np
 
 from faceright.images import bgr_of, read_oiio_native, srgb_decode, srgb_encode, to_uint8
 
-#: plate suffix → whether restore applies to it (EXR always; PNG when it is 16-bit)
-SUFFIXES = (".exr", ".png")
+#: plate suffixes restore applies to (EXR always; the others when deeper than 8 bits)
+SUFFIXES = (".exr", ".png", ".tif", ".tiff", ".dpx")
 
 
 @dataclass(frozen=True)
 class NativeFrame:
     """A frame to write as the plate was: every channel in the file's order and its spec."""
 
-    pixels: np.ndarray       #: H×W×C, float32 (EXR) or uint16
+    pixels: np.ndarray       #: H×W×C, float32 (EXR) or uint16 (a 10-bit DPX as OpenImageIO widens it)
     spec: Any                #: the plate's OpenImageIO ``ImageSpec`` (a copy)
     changed: int             #: pixels the swap changed
 
 
 def applies(plate: Path, bit_depth: int) -> bool:
-    """Whether ``plate``'s frames carry more than the engine's 8 bits (EXR, 16-bit PNG)."""
+    """Whether ``plate``'s frames carry more than the engine's 8 bits (EXR, 16-bit PNG or TIFF,
+    10/12/16-bit DPX)."""
     suffix = plate.suffix.lower()
-    return suffix == ".exr" or (suffix == ".png" and bit_depth > 8)
+    return suffix == ".exr" or (suffix in SUFFIXES and bit_depth > 8)
 
 
 def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:

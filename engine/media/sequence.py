@@ -58,13 +58,16 @@ from faceright.images import (  # noqa: F401  (the core's one image decoder, nam
 )
 from faceright.labels.aigc import LabelSigner
 from faceright.labels.content import bytes_digest, content_digest
-from faceright.labels.metadata import AIGC_KEY, XMP_KEYWORD, patch_label, png_with_label, xmp_values
+from faceright.labels.metadata import (AIGC_KEY, XMP_KEYWORD, dpx_user_data, patch_label, png_with_label,
+                                      read_metadata, tiff_with_label, xmp_values)
 
 from .fidelity import NativeFrame, restore
 
 log = logging.getLogger(__name__)
 
 _METADATA_SUFFIXES = frozenset({".png", ".exr"})
+#: frames that can carry the AIGC label (PNG/TIFF as XMP, EXR as an attribute, DPX as its user data)
+_LABEL_SUFFIXES = frozenset({".png", ".exr", ".tif", ".tiff", ".dpx"})
 _DEPTHS = {".png": (8, 16), ".tif": (8, 16), ".tiff": (8, 16), ".jpg": (8,), ".jpeg": (8,),
            ".exr": (16, 32), ".dpx": (8, 10, 12, 16)}
 _DEFAULT_DEPTH = {".exr": 16, ".dpx": 10}
@@ -214,12 +217,13 @@ def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metad
         spec.attribute("compression", compression or "zip")
     for key, value in metadata.items():
         spec.attribute(key, value)
-    placeholder = None
-    if label is not None:
-        if not exr:
-            raise UnsupportedMediaError(f"{path}: {path.suffix} frames cannot carry the AIGC label; write PNG or EXR")
-        placeholder = label.placeholder("exr1").to_json()
-        spec.attribute(AIGC_KEY, placeholder)
+    slot = _LabelSlot(path, label, spec) if label is not None else None
+    _oiio_write(path, temp, spec, pixels)
+    return slot.sign(temp) if slot is not None else None
+
+
+def _oiio_write(path: Path, temp: Path, spec: Any, pixels: np.ndarray) -> None:
+    oiio = _oiio()
     out = oiio.ImageOutput.create(str(temp))
     if out is None or not out.open(str(temp), spec):
         raise OutputError(f"cannot write {path}: {oiio.geterror() or (out.geterror() if out else '')}")
@@ -228,11 +232,36 @@ def _write_oiio(path: Path, temp: Path, image: np.ndarray, bit_depth: int, metad
             raise OutputError(f"cannot write {path}: {out.geterror()}")
     finally:
         out.close()
-    if placeholder is None:
-        return None
-    value = label.sign(content_digest(temp, "exr1")).to_json()
-    patch_label(temp, placeholder, value)
-    return value
+
+
+class _LabelSlot:
+    """Where a frame written by OpenImageIO gets its AIGC label, bound to the pixels written: EXR an
+    attribute and DPX its user data, each written with a same-length placeholder overwritten once
+    the pixels' digest is known; TIFF an XMP packet put in beside the image data afterwards."""
+
+    _SCHEMES = {".exr": "exr1", ".dpx": "dpx1", ".tif": "tif1", ".tiff": "tif1"}
+
+    def __init__(self, path: Path, label: LabelSigner, spec: Any):
+        suffix = path.suffix.lower()
+        if suffix not in self._SCHEMES:
+            raise UnsupportedMediaError(f"{path}: {path.suffix} frames cannot carry the AIGC label; write PNG, EXR, "
+                                        "TIFF or DPX")
+        self.label, self.scheme, self.placeholder = label, self._SCHEMES[suffix], None
+        if suffix == ".exr":
+            self.placeholder = label.placeholder(self.scheme).to_json()
+            spec.attribute(AIGC_KEY, self.placeholder)
+        elif suffix == ".dpx":
+            self.placeholder = label.placeholder(self.scheme).to_json()
+            block = np.frombuffer(dpx_user_data(self.placeholder), np.uint8)
+            spec.attribute("dpx:UserData", _oiio().TypeDesc(f"uint8[{len(block)}]"), block)
+
+    def sign(self, temp: Path) -> str:
+        value = self.label.sign(content_digest(temp, self.scheme)).to_json()
+        if self.placeholder is not None:
+            patch_label(temp, self.placeholder, value)
+        else:
+            temp.write_bytes(tiff_with_label(temp.read_bytes(), value))
+        return value
 
 
 #: EXR compressions that do not give back the pixels they were given
@@ -244,7 +273,8 @@ def _write_native(path: Path, temp: Path, frame: NativeFrame, metadata: Mapping[
     """Write a plate-shaped frame with the plate's spec (its AIGC attribute, if any, replaced);
     with ``label``, the AIGC label bound to what was written, whose JSON is returned."""
     oiio = _oiio()
-    exr = path.suffix.lower() == ".exr"
+    suffix = path.suffix.lower()
+    exr = suffix == ".exr"
     spec = oiio.ImageSpec(frame.spec)
     compression = str(spec.getattribute("compression") or "")
     if exr and compression.split(":")[0].lower() in LOSSY_EXR:
@@ -254,25 +284,17 @@ def _write_native(path: Path, temp: Path, frame: NativeFrame, metadata: Mapping[
         spec.attribute("compression", "zip")
     for name in [a.name for a in spec.extra_attribs if a.name.lower() == AIGC_KEY.lower()]:
         spec.erase_attribute(name)
+    if suffix == ".dpx" and label is not None and spec.getattribute("dpx:UserData") is not None:
+        log.info("%s: the plate's DPX user data is replaced by the AIGC label (a DPX holds one user data block)", path)
+        spec.erase_attribute("dpx:UserData")
     for key, value in metadata.items():
         spec.attribute(key, value)
-    placeholder = label.placeholder("exr1").to_json() if label is not None and exr else None
-    if placeholder is not None:
-        spec.attribute(AIGC_KEY, placeholder)
-    out = oiio.ImageOutput.create(str(temp))
-    if out is None or not out.open(str(temp), spec):
-        raise OutputError(f"cannot write {path}: {oiio.geterror() or (out.geterror() if out else '')}")
-    try:
-        if not out.write_image(np.ascontiguousarray(frame.pixels)):
-            raise OutputError(f"cannot write {path}: {out.geterror()}")
-    finally:
-        out.close()
+    slot = _LabelSlot(path, label, spec) if label is not None and suffix != ".png" else None
+    _oiio_write(path, temp, spec, frame.pixels)
     if label is None:
         return None
-    if placeholder is not None:
-        value = label.sign(content_digest(temp, "exr1")).to_json()
-        patch_label(temp, placeholder, value)
-        return value
+    if slot is not None:
+        return slot.sign(temp)
     data = temp.read_bytes()   # PNG: the label goes in beside the image chunks it is bound to
     value = label.sign(bytes_digest(data, "png1")).to_json()
     temp.write_bytes(png_with_label(data, value))
@@ -334,7 +356,7 @@ def _encode_opencv(path: Path, image: np.ndarray, bit_depth: int, metadata: Mapp
     value = metadata.get(AIGC_KEY)
     if label is not None:
         if path.suffix.lower() != ".png":
-            raise UnsupportedMediaError(f"{path}: {path.suffix} frames cannot carry the AIGC label; write PNG or EXR")
+            raise UnsupportedMediaError(f"{path}: {path.suffix} frames get their AIGC label once written")
         value = label.sign(bytes_digest(payload, "png1")).to_json()
     if value is not None:
         payload = png_with_label(payload, value)
@@ -347,6 +369,12 @@ def _image_metadata(path: Path) -> dict[str, str]:
     suffix = path.suffix.lower()
     if suffix == ".png":
         return _png_metadata(path)
+    if suffix in (".tif", ".tiff", ".dpx"):   # the label in XMP / user data, as the label's own reader finds it
+        found = _string_attributes(_oiio_spec(path))
+        labels = [o.value for o in read_metadata(path, use_ffprobe=False).occurrences]
+        if len(labels) == 1:
+            found[AIGC_KEY] = labels[0]
+        return found
     if suffix in OIIO_SUFFIXES:
         return _string_attributes(_oiio_spec(path))
     return {}
@@ -524,9 +552,12 @@ class SequenceWriter:
         if plate is not None and (self._plate is None or self._plate.extension != suffix):
             raise OutputError(f"{pattern.display}: the plate {plate} to keep must be a {suffix} sequence too")
         self._plate_offset = plate_offset
-        if (self.metadata or label is not None) and suffix not in _METADATA_SUFFIXES:
+        if self.metadata and suffix not in _METADATA_SUFFIXES:
             raise UnsupportedMediaError(f"{pattern.display}: {suffix} frames cannot carry metadata here; "
                                         "write PNG or EXR")
+        if label is not None and suffix not in _LABEL_SUFFIXES:
+            raise UnsupportedMediaError(f"{pattern.display}: {suffix} frames cannot carry the AIGC label; "
+                                        "write PNG, EXR, TIFF or DPX")
         if suffix in OIIO_SUFFIXES:
             _oiio()   # fail now, not at the first frame
         if not pattern.folder.is_dir():
@@ -589,8 +620,12 @@ class SequenceWriter:
                 value = _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression,
                                     self.label)
             else:
-                payload, value = _encode_opencv(path, frame, self.bit_depth, self.metadata, self.label)
+                tiff = self.label is not None and self.pattern.extension in (".tif", ".tiff")
+                payload, value = _encode_opencv(path, frame, self.bit_depth, self.metadata,
+                                                None if tiff else self.label)
                 atomic.temp.write_bytes(payload)
+                if tiff:   # the label bound to the pixels OpenImageIO decodes from the written file
+                    value = _LabelSlot(path, self.label, None).sign(atomic.temp)
             atomic.commit()
         if not self.written:
             self._first_label = value

@@ -16,6 +16,8 @@ verifies as that file's (``aigc.content_mismatch``). Schemes (SHA-256, base64url
          entropy-coded data; Exif, XMP and comments are not.
 ``exr1`` OpenEXR: the pixels as OpenEXR decodes them (each channel's name, type and values over
          the data window), so recompressing losslessly or editing the header keeps it.
+``tif1`` TIFF and ``dpx1`` DPX: the same over the pixels as OpenImageIO decodes them (a 10-bit DPX
+         as its 16-bit values), so tags, header fields and lossless recompression do not count.
 
 A platform that re-encodes the file changes its digest by design: its label then belongs to the
 propagator (``ContentPropagator``/``PropagateID``/``ReservedCode2``), which the finding says.
@@ -37,9 +39,11 @@ SCHEMES: dict[str, str] = {
     "png1": "the PNG's image chunks",
     "jpg1": "the JPEG's coded image data",
     "exr1": "the EXR's decoded pixels",
+    "tif1": "the TIFF's decoded pixels",
+    "dpx1": "the DPX's decoded pixels",
 }
 #: the scheme each container's files are bound by
-SCHEME_OF = {"mp4": "vp1", "mkv": "vp1", "png": "png1", "jpeg": "jpg1", "exr": "exr1"}
+SCHEME_OF = {"mp4": "vp1", "mkv": "vp1", "png": "png1", "jpeg": "jpg1", "exr": "exr1", "tiff": "tif1", "dpx": "dpx1"}
 DIGEST_CHARS = 43    #: base64url of 32 bytes, unpadded
 
 _H264_VCL = frozenset(range(1, 6))      # non-IDR and IDR slices, partitions A–C
@@ -59,7 +63,8 @@ def content_digest(path: str | Path, scheme: str | None = None) -> str:
     path = Path(path)
     scheme = scheme or scheme_for(path)
     digesters: dict[str, Callable[[Path], bytes]] = {"vp1": _video_digest, "png1": _png_digest,
-                                                     "jpg1": _jpeg_digest, "exr1": _exr_digest}
+                                                     "jpg1": _jpeg_digest, "exr1": _decoded_digest,
+                                                     "tif1": _decoded_digest, "dpx1": _decoded_digest}
     if scheme not in digesters:
         raise MediaError(f"{path}: unknown content digest scheme {scheme!r} (known: {', '.join(SCHEMES)})")
     return f"{scheme}={_encode(digesters[scheme](path))}"
@@ -179,11 +184,11 @@ def _jpeg_digest(path: Path) -> bytes:
     return _hash(_jpeg_parts(_read(path)))
 
 
-def _exr_digest(path: Path) -> bytes:
+def _decoded_digest(path: Path) -> bytes:
     try:
         import OpenImageIO as oiio
     except ImportError as exc:
-        raise DependencyMissingError("checking what an EXR's label covers needs OpenImageIO: "
+        raise DependencyMissingError(f"checking what a {path.suffix} file's label covers needs OpenImageIO: "
                                      "pip install 'faceright[exr]'") from exc
     image = oiio.ImageInput.open(str(path))
     if image is None:

@@ -4,11 +4,13 @@ Writing: video (MP4/MOV/MKV) through container metadata — see :mod:`.rewrite` 
 by inserting bytes, never by re-encoding pixels: PNG gets an ``iTXt`` XMP chunk (every PNG
 writer through :func:`png_with_label`), JPEG an APP1 XMP segment (XMP property ``TC260:AIGC``,
 namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/``, merged into XMP already there), EXR a
-string header attribute ``AIGC`` (through OpenImageIO).
+string header attribute ``AIGC`` (through OpenImageIO), TIFF an XMP packet in IFD 0 (tag 700,
+inserted beside the image data), DPX its user-defined data (identified ``TC260:AIGC``).
 
 Reading: every place an AIGC object can hide is listed, by three readers that share no code
 with the writer: a structural parser of the file's bytes here (MP4 boxes ``keys``/``ilst`` and
-XMP ``uuid`` boxes, Matroska ``SimpleTag``, PNG chunks, JPEG segments, EXR header), PyAV opened
+XMP ``uuid`` boxes, Matroska ``SimpleTag``, PNG chunks, JPEG segments, EXR header, TIFF IFDs,
+DPX user data), PyAV opened
 afresh (libavformat's view, what platforms' ffmpeg-based tools see) and ``ffprobe`` when it is
 installed. Two occurrences anywhere are two labels (GB 45438 §6.1 c: exactly one per file).
 """
@@ -33,10 +35,10 @@ from faceright.errors import DependencyMissingError, MediaError, MediaUnreadable
 
 log = logging.getLogger(__name__)
 
-Container = Literal["mp4", "mkv", "png", "jpeg", "exr"]
+Container = Literal["mp4", "mkv", "png", "jpeg", "exr", "tiff", "dpx"]
 SUFFIXES: dict[str, Container] = {
     ".mp4": "mp4", ".mov": "mp4", ".m4v": "mp4", ".mkv": "mkv", ".webm": "mkv",
-    ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".exr": "exr",
+    ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".exr": "exr", ".tif": "tiff", ".tiff": "tiff", ".dpx": "dpx",
 }
 VIDEO_CONTAINERS: tuple[Container, ...] = ("mp4", "mkv")
 #: the metadata key (container tag / EXR attribute) that holds the object; XMP has TC260:AIGC
@@ -61,7 +63,7 @@ def container_of(path: Path) -> Container:
 
 #: what each container is called in messages
 CONTAINER_NAMES: dict[Container, str] = {"mp4": "an MP4/MOV", "mkv": "a Matroska (MKV/WebM)", "png": "a PNG",
-                                         "jpeg": "a JPEG", "exr": "an OpenEXR"}
+                                         "jpeg": "a JPEG", "exr": "an OpenEXR", "tiff": "a TIFF", "dpx": "a DPX"}
 _MP4_BOX_TYPE = re.compile(rb"^[A-Za-z0-9 \xa9_-]{4}$")
 
 
@@ -92,6 +94,10 @@ def _starts_as(container: Container, head: bytes, size: int) -> bool:
             return False
         box = struct.unpack(">I", head[:4])[0]
         return box in (0, 1) or 8 <= box <= size
+    if container == "tiff":
+        return head[:4] in _TIFF_MAGIC
+    if container == "dpx":
+        return head[:4] in (b"SDPX", b"XPDS")
     magic = {"mkv": b"\x1a\x45\xdf\xa3", "png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff",
              "exr": b"\x76\x2f\x31\x01"}[container]
     return head.startswith(magic)
@@ -322,6 +328,130 @@ def _read_exr(path: Path) -> list[Occurrence]:
     return found
 
 
+# -- TIFF ----------------------------------------------------------------------------------------
+# The label is an XMP packet (TC260:AIGC) in IFD 0's XMP tag (700), as TIFF keeps XMP. It is put
+# in by appending the packet and a copy of IFD 0 with the tag to the file and pointing the header
+# at that copy: the image data and every other tag's bytes stay where they are.
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_TIFF_XMP, _TIFF_DESCRIPTION = 700, 270
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+
+
+def _tiff_ifds(data: bytes) -> tuple[str, list[tuple[int, list[tuple[int, int, int, bytes]], int]]]:
+    """The byte order and every IFD: (offset, [(tag, type, count, value bytes)], next offset)."""
+    if data[:4] not in _TIFF_MAGIC:
+        raise MediaError("not a TIFF file (bad byte-order mark)")
+    if data[2:4] in (b"+\x00", b"\x00+"):
+        raise MediaError("a BigTIFF file: its AIGC label cannot be read or written here; write a classic TIFF")
+    order = "<" if data[:2] == b"II" else ">"
+    ifds, offset, seen = [], struct.unpack(order + "I", data[4:8])[0], set()
+    while offset and offset not in seen and offset + 2 <= len(data):
+        seen.add(offset)
+        count = struct.unpack(order + "H", data[offset:offset + 2])[0]
+        entries = []
+        for at in range(offset + 2, offset + 2 + 12 * count, 12):
+            tag, kind, number = struct.unpack(order + "HHI", data[at:at + 8])
+            size = _TIFF_TYPE_SIZES.get(kind, 1) * number
+            where = at + 8 if size <= 4 else struct.unpack(order + "I", data[at + 8:at + 12])[0]
+            entries.append((tag, kind, number, data[where:where + size]))
+        end = offset + 2 + 12 * count
+        following = struct.unpack(order + "I", data[end:end + 4])[0] if end + 4 <= len(data) else 0
+        ifds.append((offset, entries, following))
+        offset = following
+    if not ifds:
+        raise MediaError("a TIFF file without an image directory")
+    return order, ifds
+
+
+def tiff_with_label(tiff: bytes, value: str) -> bytes:
+    """``tiff`` carrying ``value`` as its only AIGC object: XMP ``TC260:AIGC`` in IFD 0, merged
+    into the XMP already there (an ImageDescription holding an AIGC object is dropped)."""
+    order, ifds = _tiff_ifds(tiff)
+    first_at, entries, following = ifds[0]
+    existing = next((v.decode("utf-8", "replace") for t, _, _, v in entries if t == _TIFF_XMP), None)
+    packet = xmp_packet(value, existing).encode("utf-8")
+    out = bytearray(tiff)
+    out += b"\x00" * (len(out) % 2)
+    packet_at = len(out)
+    out += packet + b"\x00" * (len(packet) % 2)
+    ifd_at = len(out)
+    kept = [(tag, kind, number, raw, index) for index, (tag, kind, number, raw) in enumerate(entries)
+            if tag != _TIFF_XMP and not (tag == _TIFF_DESCRIPTION and _AIGC_NAME.search(raw.decode("latin-1")))]
+    rows = []
+    for tag, kind, number, raw, index in kept:   # each other entry's 12 bytes as they were
+        at = first_at + 2 + 12 * index
+        rows.append((tag, tiff[at:at + 12]))
+    rows.append((_TIFF_XMP, struct.pack(order + "HHII", _TIFF_XMP, 1, len(packet), packet_at)))
+    rows.sort(key=lambda row: row[0])
+    out += struct.pack(order + "H", len(rows)) + b"".join(row for _, row in rows) + struct.pack(order + "I", following)
+    out[4:8] = struct.pack(order + "I", ifd_at)
+    return bytes(out)
+
+
+def write_tiff(src: Path, dst: Path, value: str) -> None:
+    dst.write_bytes(tiff_with_label(src.read_bytes(), value))
+
+
+def _read_tiff(path: Path) -> list[Occurrence]:
+    found = []
+    for number, (offset, entries, _) in enumerate(_tiff_ifds(path.read_bytes())[1]):
+        for tag, kind, _, raw in entries:
+            text = raw.rstrip(b"\x00").decode("utf-8", "replace")
+            if tag == _TIFF_XMP or (tag == _TIFF_DESCRIPTION and "TC260:AIGC" in text):
+                found += [Occurrence("structure", f"tiff:IFD{number}@{offset}/{tag}/xmp:TC260:AIGC", "TC260:AIGC", v)
+                          for v in xmp_values(text)]
+            elif kind == 2 and _AIGC_NAME.search(text[:64]) and text.lstrip().startswith("{"):
+                found.append(Occurrence("structure", f"tiff:IFD{number}@{offset}/{tag}", f"tag {tag}", text))
+    return found
+
+
+# -- DPX -----------------------------------------------------------------------------------------
+# The label is the DPX's user-defined data: its 32-byte identification "TC260:AIGC", then the AIGC
+# object (SMPTE 268M: the user data follows the industry header; its size is in the file header).
+
+DPX_USER_ID = b"TC260:AIGC"
+
+
+def dpx_user_data(value: str) -> bytes:
+    """The user-defined data block that carries ``value`` in a DPX file."""
+    return DPX_USER_ID.ljust(32, b"\x00") + value.encode("utf-8")
+
+
+def write_dpx(src: Path, dst: Path, value: str) -> None:
+    try:
+        import OpenImageIO as oiio
+    except ImportError as exc:
+        raise DependencyMissingError("labelling DPX needs OpenImageIO: pip install OpenImageIO") from exc
+    import numpy as np
+
+    buf = oiio.ImageBuf(str(src))
+    if buf.has_error:
+        raise MediaError(f"{src}: {buf.geterror()}")
+    block = np.frombuffer(dpx_user_data(value), np.uint8)
+    buf.specmod().attribute("dpx:UserData", oiio.TypeDesc(f"uint8[{len(block)}]"), block)
+    if not buf.write(str(dst), fileformat="dpx"):
+        raise MediaError(f"cannot write {dst}: {buf.geterror()}")
+
+
+def _read_dpx(path: Path) -> list[Occurrence]:
+    with path.open("rb") as fh:
+        header = fh.read(2048)
+        if header[:4] not in (b"SDPX", b"XPDS"):
+            raise MediaError("not a DPX file (bad magic)")
+        order = ">" if header[:4] == b"SDPX" else "<"
+        generic, industry, user = struct.unpack(order + "III", header[24:36])
+        if user in (0, 0xFFFFFFFF) or user <= 32:
+            return []
+        fh.seek(generic + industry)
+        block = fh.read(min(user, 1 << 20))
+    ident = block[:32].rstrip(b"\x00").decode("latin-1")
+    if not _AIGC_NAME.search(ident):
+        return []
+    value = block[32:].rstrip(b"\x00").decode("utf-8", "replace")
+    return [Occurrence("structure", f"dpx:UserData@{generic + industry}[{ident}]", ident, value)]
+
+
 # -- MP4 / MOV -----------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -445,7 +575,8 @@ def _scan_mkv(data: mmap.mmap) -> list[Occurrence]:
     return found
 
 
-_STRUCTURE_READERS = {"mp4": _read_mp4, "mkv": _read_mkv, "png": _read_png, "jpeg": _read_jpeg, "exr": _read_exr}
+_STRUCTURE_READERS = {"mp4": _read_mp4, "mkv": _read_mkv, "png": _read_png, "jpeg": _read_jpeg, "exr": _read_exr,
+                      "tiff": _read_tiff, "dpx": _read_dpx}
 
 
 # -- libav readers ---------------------------------------------------------------------------------
@@ -506,7 +637,7 @@ def read_metadata(path: Path, *, use_ffprobe: bool = True) -> MetadataEvidence:
 def write_image(src: Path, dst: Path, value: str) -> None:
     """Write an image copy of ``src`` to ``dst`` carrying ``value`` as its only AIGC object."""
     container = container_of(src)
-    writers = {"png": write_png, "jpeg": write_jpeg, "exr": write_exr}
+    writers = {"png": write_png, "jpeg": write_jpeg, "exr": write_exr, "tiff": write_tiff, "dpx": write_dpx}
     if container not in writers:
         raise MediaError(f"{src} is not an image container ({container})")
     writers[container](src, dst, value)
