@@ -286,6 +286,12 @@ def test_a_deep_dpx_or_tiff_plate_keeps_its_code_values_and_carries_a_label_boun
     assert len(np.unique(out_codes[outside] % 4)) == 4                   # deeper than 8 bits
     report = verify_file(out, settings)
     assert report.proven and "aigc.content_bound" in {f.code for f in report.findings}, report.findings
+    if suffix == ".tif":   # Pillow, another TIFF reader, finds the XMP packet in IFD 0
+        from PIL import Image
+
+        with Image.open(out) as image:
+            xmp = image.tag_v2[700]
+        assert b"TC260:AIGC" in (xmp if isinstance(xmp, bytes) else str(xmp).encode())
     # the same label carried over onto the untouched plate: not the plate's label
     from faceright.labels.metadata import read_metadata, write_image
 
