@@ -26,6 +26,8 @@ import numpy as np
 
 from faceright.images import bgr_of, read_oiio_native, srgb_decode, srgb_encode, to_uint8
 
+from .video_fidelity import changed_pixels
+
 #: plate suffixes restore applies to (EXR always; the others when deeper than 8 bits)
 SUFFIXES = (".exr", ".png", ".tif", ".tiff", ".dpx")
 
@@ -56,7 +58,7 @@ def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:
         raise ValueError(f"{plate_file}: the swapped frame is {swapped.shape}, the plate's copy {copy.shape}")
     moved = swapped != copy
     out = pixels.copy()
-    changed = int(np.count_nonzero(moved.any(axis=2)))
+    changed = int(np.count_nonzero(changed_pixels(swapped, copy)))
     if changed and all(c in names for c in "RGB"):
         for plane, channel in enumerate("BGR"):
             index = names.index(channel)
@@ -66,7 +68,7 @@ def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:
             value = plate_bgr[:, :, plane][where]
             out[:, :, index][where] = _changed(value, copy[:, :, plane][where], swapped[:, :, plane][where])
     elif changed:     # one channel shown as grey: the swap's luma goes into it
-        where = moved.any(axis=2)
+        where = changed_pixels(swapped, copy)
         grey = np.rint(swapped.astype(np.float32).mean(axis=2)).astype(np.uint8)
         first = copy[:, :, 0]
         out[:, :, 0][where] = _changed(pixels[:, :, 0][where], first[where], grey[where])

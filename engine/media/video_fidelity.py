@@ -29,7 +29,7 @@ from faceright.errors import MediaError
 
 from .info import FrameRange, MediaInfo
 
-__all__ = ["VideoPlate", "PlateRestorer", "applies", "depth_of"]
+__all__ = ["VideoPlate", "PlateRestorer", "applies", "changed_pixels", "depth_of"]
 
 #: pixels added around the changed region before its 16-bit conversion (swscale's chroma filters
 #: look a few samples to each side)
@@ -95,7 +95,7 @@ class PlateRestorer:
             format=self.pix_fmt, dst_colorspace=self._colorspace, dst_color_range=self._range,
             interpolation=self._interpolation)
         out = _copy_frame(base)
-        moved = (swapped != copy).any(axis=2)
+        moved = changed_pixels(swapped, copy)
         if moved.any():
             self.changed += int(np.count_nonzero(moved))
             self._paste(out, moved, swapped, copy)
@@ -132,6 +132,19 @@ class PlateRestorer:
 
     def close(self) -> None:
         self._frames.close()
+
+
+def changed_pixels(swapped: np.ndarray, copy: np.ndarray) -> np.ndarray:
+    """H×W: where any channel of ``swapped`` differs from ``copy`` (rows compared first: a face
+    changes a band of the frame, and ``.any(axis=2)`` over a whole 1080p frame costs ~30 ms)."""
+    height = swapped.shape[0]
+    rows = np.flatnonzero((swapped.reshape(height, -1) != copy.reshape(height, -1)).any(axis=1))
+    mask = np.zeros(swapped.shape[:2], dtype=bool)
+    if rows.size:
+        first, end = int(rows[0]), int(rows[-1]) + 1
+        differs = swapped[first:end] != copy[first:end]
+        mask[first:end] = differs[:, :, 0] | differs[:, :, 1] | differs[:, :, 2]
+    return mask
 
 
 def _dtype(frame: Any) -> type:
