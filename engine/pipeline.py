@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .backends import Swapper
-from .swap.pasteback import paste_back
+from .swap.pasteback import Coverage, coverage_map, paste_back
 from .progress import Progress, ProgressCallback
 from .select import Selection, TargetTracker
 from .types import Donor, Face, Frame
@@ -54,6 +54,7 @@ class _Item:
     index: int
     frame: Frame
     targets: list[Face] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=list)
 
 
 class _Stop(Exception):
@@ -99,10 +100,13 @@ class SwapPipeline:
         total: int | None = None,
         progress: ProgressCallback | None = None,
         swap_from: int | None = None,
+        with_alpha: bool = False,
     ) -> PipelineStats:
         """Stream ``frames`` through the stages into ``write``. Frames before ``swap_from`` (a farm
         chunk's lead-in from the key frame before it) are analysed, so faces are tracked from
-        there, but neither swapped nor handed to ``write``."""
+        there, but neither swapped nor handed to ``write``. ``with_alpha`` calls
+        ``write(index, frame, alpha)`` with how much of each pixel the faces replaced (H×W float32,
+        None for a frame nothing was pasted into): a writer keeping a deep plate blends with it."""
         stats = PipelineStats()
         stop = threading.Event()
         errors: list[BaseException] = []
@@ -205,7 +209,11 @@ class SwapPipeline:
                 if item is _END:
                     return
                 t0 = time.perf_counter()
-                if swap_from is None or item.index >= swap_from:
+                if swap_from is not None and item.index < swap_from:
+                    pass
+                elif with_alpha:
+                    write(item.index, item.frame, coverage_map(item.coverage, item.frame.shape))  # type: ignore[call-arg]
+                else:
                     write(item.index, item.frame)
                 stats.busy.encode += time.perf_counter() - t0
                 stats.frames += 1
@@ -248,6 +256,6 @@ class SwapPipeline:
             patches = next(it)
             stats.faces_skipped += len(item.targets) - len(patches)
             if patches:
-                item.frame = paste_back(item.frame, patches)
+                item.frame = paste_back(item.frame, patches, item.coverage)
                 stats.frames_swapped += 1
                 stats.faces_swapped += len(patches)

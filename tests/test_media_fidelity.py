@@ -324,3 +324,71 @@ def test_label_apply_labels_a_dpx_or_tiff_and_verify_proves_it(tmp_path, setting
     assert report.proven and "aigc.content_bound" in {f.code for f in report.findings}, report.findings
     assert np.array_equal(_read_codes(tmp_path / f"labelled{suffix}", bits)[0],
                           _read_codes(tmp_path / f"frame{suffix}", bits)[0])
+
+
+# --------------------------------------------------------------------------- blended with the faces' weights
+
+def _soft_swap(frame, alpha, colour=(40, 150, 210)):
+    """A stand-in swap that blends ``colour`` in with ``alpha`` as paste-back does (8-bit, display)."""
+    face = np.empty_like(frame)
+    face[:] = colour
+    return np.clip(face * alpha[:, :, None] + frame * (1.0 - alpha[:, :, None]) + 0.5, 0, 255).astype(np.uint8)
+
+
+def test_an_exr_highlight_under_the_face_s_soft_edge_keeps_what_the_face_does_not_cover(tmp_path):
+    pixels = np.full((H, W, 4), 0.2, np.float32)
+    pixels[:, :, :3] = 4.0                                     # a light over the whole frame
+    pixels[:, :, 3] = 1.0
+    _write_exr(tmp_path / "plate.1001.exr", pixels, kind="float", compression="zip")
+    alpha = np.zeros((H, W), np.float32)
+    alpha[FACE] = np.linspace(0.0, 1.0, FACE[1].stop - FACE[1].start, dtype=np.float32)[None, :]
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    for folder, weights in (("with", alpha), ("without", None)):
+        with open_source(tmp_path / "plate.%04d.exr") as source, \
+                open_sink(tmp_path / folder / "shot.%04d.exr", like=source.info) as sink:
+            assert sink.keeps_plate
+            for _, frame in source:
+                sink.write(_soft_swap(frame, alpha), alpha=weights)
+    blended = _read_exr(tmp_path / "with" / "shot.1001.exr")[0][:, :, :3]
+    clipped = _read_exr(tmp_path / "without" / "shot.1001.exr")[0][:, :, :3]
+    quarter = FACE[1].start + (FACE[1].stop - FACE[1].start) // 4       # alpha ≈ 0.25 there
+    column = blended[FACE[0], quarter]
+    weight = alpha[FACE[0].start, quarter]
+    face = ((np.array([210, 150, 40]) / 255.0 + 0.055) / 1.055) ** 2.4   # the face's colour, linear RGB
+    assert np.allclose(column, (1 - weight) * 4.0 + weight * face, rtol=0.08)   # the blend in linear light
+    assert (clipped[FACE[0], quarter] <= 1.0).all()                    # without the weights: clipped to the face
+    assert np.allclose(blended[FACE[0], FACE[1].stop - 1], face, atol=0.02)    # where the face covers all of it
+    outside = np.ones((H, W), bool)
+    outside[FACE] = False
+    assert (blended[outside] == 4.0).all()
+
+
+def test_a_10_bit_super_white_under_the_face_s_soft_edge_is_blended_in_the_plate_s_samples(tmp_path):
+    import av
+
+    with av.open(str(tmp_path / "plate.mkv"), "w") as out:        # luma 1000: above 8-bit video's white (940)
+        stream = out.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = VW, VH, "yuv444p10le"
+        frame = av.VideoFrame(VW, VH, "yuv444p10le")
+        for number, value in enumerate((1000, 512, 512)):
+            frame.planes[number].update(np.full((VH, frame.planes[number].line_size // 2), value, "<u2").tobytes())
+        frame.pts = 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    alpha = np.zeros((VH, VW), np.float32)
+    alpha[VFACE] = 0.5
+    results = {}
+    for name, weights in (("with", alpha), ("without", None)):
+        with open_source(tmp_path / "plate.mkv") as source, \
+                open_sink(tmp_path / f"{name}.mkv", like=source.info, audio=False, codec="ffv1",
+                          pix_fmt="yuv444p10le") as sink:
+            assert sink.keeps_plate
+            for _, picture in source:
+                sink.write(_soft_swap(picture, alpha), alpha=weights)
+        results[name] = _ffmpeg_planes(tmp_path / f"{name}.mkv", "yuv444p10le")[0][0]
+    # the swap's half-white half-face, plus half of what the 8-bit copy clipped off the plate (1000 - 940)
+    assert abs((results["with"][VFACE] - results["without"][VFACE]).mean() - 30) <= 2
+    outside = np.ones((VH, VW), bool)
+    outside[VFACE] = False
+    assert (results["with"][outside] == 1000).all()

@@ -230,3 +230,22 @@ def test_faces_of_frames_queued_behind_a_busy_swapper_go_through_it_in_one_batch
     # the first call takes what was analysed when it started; all the frames queued behind it go in one more call
     assert sum(calls) == 8 and len(calls) <= 2, f"faces of several frames should share a model call: {calls}"
     assert not np.array_equal(out[0], astronaut)
+
+
+def test_with_alpha_the_writer_gets_the_faces_blend_weights_and_nothing_where_no_face_was_pasted(analyser, donor,
+                                                                                               astronaut):
+    frames = [(0, np.ascontiguousarray(astronaut)), (1, np.zeros_like(astronaut))]
+    received = {}
+
+    def write(index, frame, alpha):
+        received[index] = (frame, alpha)
+
+    pipeline = SwapPipeline(analyser.faces, ClassicSwapper(), donor, Selection("largest"), queue_size=2)
+    pipeline.run(iter(frames), write, with_alpha=True)
+    frame, alpha = received[0]
+    assert alpha.shape == astronaut.shape[:2] and alpha.dtype == np.float32
+    assert 0.0 <= alpha.min() and alpha.max() <= 1.0 and (alpha > 0.5).sum() > 1000
+    changed = (frame != astronaut).any(axis=2)
+    assert not changed[alpha == 0].any()                        # nothing changed where no face weighs
+    assert 0 < ((alpha > 0) & (alpha < 1)).sum()                 # the soft edge
+    assert received[1][1] is None                                # a frame without faces: no weights

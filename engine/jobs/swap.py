@@ -280,13 +280,19 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
             with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
                            overwrite=request.overwrite, sources=sources, before_commit=proof,
                            label=signer, **writer_options) as sink:
-                def write(index: int, frame: Any) -> None:
+                blends = getattr(sink, "keeps_plate", False)   # a deep plate's writer blends with the faces' weights
+
+                def write(index: int, frame: Any, alpha: Any = None) -> None:
                     if visible is not None:   # the label's clock starts at the output's first frame
                         frame = visible.burn(frame, index - span.first, rate, len(span))
-                    sink.write(frame)
+                    if blends:
+                        sink.write(frame, alpha=alpha)
+                    else:
+                        sink.write(frame)
 
                 stats = pipeline.run(source, write, total=len(span), progress=progress,
-                                     swap_from=span.first + request.lead_in if request.lead_in else None)
+                                     swap_from=span.first + request.lead_in if request.lead_in else None,
+                                     with_alpha=blends)
         except LabelNotProvenError:
             pass   # the staged file is gone; the report says why
         written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers

@@ -13,7 +13,9 @@ swapped copy changed:
   16-bit: ``plate + 257 (swapped - copy)``), so the plate's detail finer than 8 bits stays under
   a soft blend edge;
 * a changed channel whose plate value the copy clipped (an EXR highlight above 1.0 or a negative
-  value under the face) takes the swap's value: the face covers it;
+  value under the face) is blended in linear light, ``swapped + (1 − alpha)(plate − copy)``, with
+  the faces' blend weights ``alpha`` from the pipeline: a highlight under the face's soft edge
+  keeps what the face does not cover (without the weights it takes the swap's value);
 * channels other than R, G, B (alpha, depth, ...) are the plate's.
 """
 from __future__ import annotations
@@ -48,8 +50,9 @@ def applies(plate: Path, bit_depth: int) -> bool:
     return suffix == ".exr" or (suffix in SUFFIXES and bit_depth > 8)
 
 
-def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:
-    """The plate frame ``plate_file`` with the changes the 8-bit BGR ``swapped`` made to its copy."""
+def restore(plate_file: Path, swapped: np.ndarray, alpha: np.ndarray | None = None) -> NativeFrame:
+    """The plate frame ``plate_file`` with the changes the 8-bit BGR ``swapped`` made to its copy;
+    ``alpha`` (H×W, 0–1): how much of each pixel the faces replaced, when the pipeline knows."""
     pixels, spec = read_oiio_native(plate_file)
     names = [n.upper() for n in spec.channelnames]
     plate_bgr = bgr_of(pixels, list(spec.channelnames), plate_file)
@@ -58,7 +61,12 @@ def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:
         raise ValueError(f"{plate_file}: the swapped frame is {swapped.shape}, the plate's copy {copy.shape}")
     moved = swapped != copy
     out = pixels.copy()
-    changed = int(np.count_nonzero(changed_pixels(swapped, copy)))
+    anywhere = changed_pixels(swapped, copy)
+    changed = int(np.count_nonzero(anywhere))
+    weight = None
+    if alpha is not None and changed:
+        weight = np.array(alpha, dtype=np.float32)
+        weight[anywhere & (weight <= 0.0)] = 1.0     # changed, but not by a face (a burned-in label): the swap's
     if changed and all(c in names for c in "RGB"):
         for plane, channel in enumerate("BGR"):
             index = names.index(channel)
@@ -66,16 +74,18 @@ def restore(plate_file: Path, swapped: np.ndarray) -> NativeFrame:
             if not where.any():
                 continue
             value = plate_bgr[:, :, plane][where]
-            out[:, :, index][where] = _changed(value, copy[:, :, plane][where], swapped[:, :, plane][where])
+            out[:, :, index][where] = _changed(value, copy[:, :, plane][where], swapped[:, :, plane][where],
+                                               None if weight is None else weight[where])
     elif changed:     # one channel shown as grey: the swap's luma goes into it
         where = changed_pixels(swapped, copy)
         grey = np.rint(swapped.astype(np.float32).mean(axis=2)).astype(np.uint8)
         first = copy[:, :, 0]
-        out[:, :, 0][where] = _changed(pixels[:, :, 0][where], first[where], grey[where])
+        out[:, :, 0][where] = _changed(pixels[:, :, 0][where], first[where], grey[where],
+                                       None if weight is None else weight[where])
     return NativeFrame(out, spec, changed)
 
 
-def _changed(plate: np.ndarray, copy: np.ndarray, swapped: np.ndarray) -> np.ndarray:
+def _changed(plate: np.ndarray, copy: np.ndarray, swapped: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
     if plate.dtype == np.uint16:
         moved = plate.astype(np.int32) + (swapped.astype(np.int32) - copy.astype(np.int32)) * 257
         return np.clip(moved, 0, 65535).astype(np.uint16)
@@ -83,4 +93,9 @@ def _changed(plate: np.ndarray, copy: np.ndarray, swapped: np.ndarray) -> np.nda
     step = (swapped.astype(np.float32) - copy.astype(np.float32)) / 255.0
     moved = srgb_decode(np.clip(srgb_encode(plate) + step, 0.0, 1.0))
     inside = (plate >= 0.0) & (plate <= 1.0)
-    return np.where(inside, moved, srgb_decode(swapped.astype(np.float32) / 255.0)).astype(np.float32)
+    face = srgb_decode(swapped.astype(np.float32) / 255.0)
+    if weight is not None:
+        # a value the copy clipped, blended in the plate's linear light: what the copy lost of it
+        # stays as far as the face did not cover the pixel (a highlight under a soft edge)
+        face = face + (1.0 - weight) * (plate - srgb_decode(copy.astype(np.float32) / 255.0))
+    return np.where(inside, moved, face).astype(np.float32)

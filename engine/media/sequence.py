@@ -599,9 +599,15 @@ class SequenceWriter:
         """The range written so far (``None`` before the first frame)."""
         return FrameRange(min(self.written), max(self.written) + 1) if self.written else None
 
-    def write(self, frame: np.ndarray, number: int | None = None) -> Path:
+    @property
+    def keeps_plate(self) -> bool:
+        """Whether frames start from a deep plate's own pixels (then :meth:`write` takes ``alpha``)."""
+        return self._plate is not None
+
+    def write(self, frame: np.ndarray, number: int | None = None, alpha: np.ndarray | None = None) -> Path:
         """Write one BGR frame (``uint8``, ``uint16`` or linear float) as frame ``number``
-        (the next one by default); returns its path."""
+        (the next one by default); returns its path. ``alpha`` (H×W, 0–1, optional): how much of
+        each pixel the swap replaced, which a frame kept from a deep plate is blended with."""
         if self._closed:
             raise MediaError(f"{self.pattern.display}: write() after close()")
         if frame.ndim != 3 or frame.shape[2] != 3:
@@ -614,7 +620,7 @@ class SequenceWriter:
         with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite or self._stage is not None,
                           clean_stale=False) as atomic:
             if self._plate is not None:
-                kept = restore(self._plate.path(number + self._plate_offset), frame)
+                kept = restore(self._plate.path(number + self._plate_offset), frame, alpha)
                 value = _write_native(path, atomic.temp, kept, self.metadata, self.label)
             elif self.pattern.extension in OIIO_SUFFIXES:
                 value = _write_oiio(path, atomic.temp, frame, self.bit_depth, self.metadata, self.compression,

@@ -826,15 +826,21 @@ class VideoWriter:
                 f"cannot write {codec} video{what} into {self.path.suffix} ({_ffmpeg_reason(exc)}); "
                 "try a .mov or .mkv output, or another codec") from exc
 
-    def write(self, frame: Frame) -> None:
-        """Encode one BGR ``uint8`` frame of the writer's size."""
+    @property
+    def keeps_plate(self) -> bool:
+        """Whether frames are built from a deep plate's own samples (then :meth:`write` takes ``alpha``)."""
+        return self._restorer is not None
+
+    def write(self, frame: Frame, alpha: np.ndarray | None = None) -> None:
+        """Encode one BGR ``uint8`` frame of the writer's size. ``alpha`` (H×W, 0–1, optional): how
+        much of each pixel the swap replaced, which a writer keeping a deep plate blends with."""
         if self._closed:
             raise MediaError(f"{self.path}: write() after close()")
         if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
             raise ValueError(f"{self.path}: expected a {self.height}×{self.width}×3 uint8 BGR frame, "
                              f"got {frame.shape} {frame.dtype}")
         if self._restorer is not None:    # a deeper-than-8-bit plate: its own samples outside the swap
-            image = self._restorer.frame(frame)
+            image = self._restorer.frame(frame, alpha)
         else:
             image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
             image = image.reformat(format=self.pix_fmt, dst_colorspace=self._sws_space,

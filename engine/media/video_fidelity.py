@@ -9,13 +9,15 @@ that is deeper than 8 bits too, the writer therefore encodes frames built from t
 * where the swapped copy equals the plate's copy, every sample (luma, chroma, alpha) is the
   plate's as decoded, exactly (converted once into the output's pixel format when the two
   differ, at their depth);
-* inside the region the swap changed, the change is added at 16 bits to the plate's own RGB
-  (``plate + 257 × (swapped − copy)``, so detail finer than 8 bits stays under a soft blend edge)
-  and converted to the output's format with the writer's matrix and range; a chroma sample comes
-  from there when any pixel it covers changed.
+* inside the region the swap changed, the swapped pixels are converted as the writer converts
+  8-bit frames, and what the 8-bit copy lost of the plate there (its finer steps, a clipped
+  super-white) is added back as far as the face did not cover it: ``swapped + (1 − alpha) ×
+  (plate − copy)`` in the plate's own samples, with the faces' blend weights ``alpha`` when the
+  pipeline gives them (without them: the plate's finer steps only, up to one 8-bit step); a
+  chroma sample comes from there when any pixel it covers changed.
 
-Only the changed region's bounding box (padded, aligned to the chroma grid) goes through the
-16-bit conversion, so the cost follows the face's size, not the frame's.
+Only the changed region's bounding box (padded, aligned to the chroma grid) is converted, so the
+cost follows the face's size, not the frame's.
 """
 from __future__ import annotations
 
@@ -80,8 +82,9 @@ class PlateRestorer:
         self._alpha = len(probe.format.components) == 4
         self._finest = 1 << (self._depth - 8)      #: the plate's steps in one 8-bit level
 
-    def frame(self, swapped: np.ndarray) -> Any:
-        """The ``av.VideoFrame`` (in the writer's pixel format) to encode for the next plate frame."""
+    def frame(self, swapped: np.ndarray, alpha: np.ndarray | None = None) -> Any:
+        """The ``av.VideoFrame`` (in the writer's pixel format) to encode for the next plate frame.
+        ``alpha`` (H×W, 0–1): how much of each pixel the pasted faces replaced, when known."""
         try:
             index, native = next(self._frames)
         except StopIteration:
@@ -98,10 +101,11 @@ class PlateRestorer:
         moved = changed_pixels(swapped, copy)
         if moved.any():
             self.changed += int(np.count_nonzero(moved))
-            self._paste(out, moved, swapped, copy)
+            self._paste(out, moved, swapped, copy, alpha)
         return out
 
-    def _paste(self, out: Any, moved: np.ndarray, swapped: np.ndarray, copy: np.ndarray) -> None:
+    def _paste(self, out: Any, moved: np.ndarray, swapped: np.ndarray, copy: np.ndarray,
+               alpha: np.ndarray | None) -> None:
         height, width = moved.shape
         rows, cols = np.flatnonzero(moved.any(axis=1)), np.flatnonzero(moved.any(axis=0))
         y0, x0 = (max(0, int(v) - _PAD) // _ALIGN * _ALIGN for v in (rows[0], cols[0]))
@@ -110,6 +114,10 @@ class PlateRestorer:
         swapped_yuv = _planes(self._encode(swapped[y0:y1, x0:x1]))
         copy_yuv = _planes(self._encode(copy[y0:y1, x0:x1]))
         region = moved[y0:y1, x0:x1]
+        weight = None
+        if alpha is not None:
+            weight = np.array(alpha[y0:y1, x0:x1], dtype=np.float32)
+            weight[region & (weight <= 0.0)] = 1.0    # changed, but not by a face (a burned-in label): the swap's
         top = (1 << self._depth) - 1
         for number, target in enumerate(_planes(out)):
             if self._alpha and number == 3:
@@ -117,10 +125,15 @@ class PlateRestorer:
             fy, fx = max(1, round(height / target.shape[0])), max(1, round(width / target.shape[1]))
             now, was = swapped_yuv[number].astype(np.int32), copy_yuv[number].astype(np.int32)
             window = target[y0 // fy:y0 // fy + now.shape[0], x0 // fx:x0 // fx + now.shape[1]]
-            # what the 8-bit copy lost of the plate here; more than quantisation is a clipped highlight or
-            # an out-of-range sample the swap's pixels replace
+            # what the 8-bit copy lost of the plate here (its finer steps, a clipped highlight), kept as
+            # far as the face did not cover it: swapped + (1 - alpha)(plate - copy) is the blend in the
+            # plate's own samples; without the weights, more than quantisation is the swap's to replace
             finer = window.astype(np.int32) - was
-            finer[np.abs(finer) > self._finest] = 0
+            if weight is None:
+                finer[np.abs(finer) > self._finest] = 0
+            else:
+                keep = 1.0 - _block_mean(weight, fy, fx)[:now.shape[0], :now.shape[1]]
+                finer = np.rint(finer * keep).astype(np.int32)
             mask = _block_any(region, fy, fx)[:now.shape[0], :now.shape[1]]
             window[mask] = np.clip(now + finer, 0, top)[mask]
 
@@ -165,6 +178,18 @@ def _copy_frame(frame: Any) -> Any:
         target[...] = source
     out.colorspace, out.color_range = frame.colorspace, frame.color_range
     return out
+
+
+def _block_mean(weights: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    """``weights`` averaged over a chroma grid's blocks (edge blocks over the pixels they have)."""
+    if fy == fx == 1:
+        return weights
+    h, w = weights.shape
+    padded = np.zeros((-(-h // fy) * fy, -(-w // fx) * fx), dtype=np.float32)
+    counts = np.zeros_like(padded)
+    padded[:h, :w], counts[:h, :w] = weights, 1.0
+    shape = (padded.shape[0] // fy, fy, padded.shape[1] // fx, fx)
+    return padded.reshape(shape).sum(axis=(1, 3)) / counts.reshape(shape).sum(axis=(1, 3))
 
 
 def _block_any(mask: np.ndarray, fy: int, fx: int) -> np.ndarray:

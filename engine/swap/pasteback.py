@@ -27,7 +27,7 @@ from .masks import mask_bounds
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WarpedPatch", "paste_back", "paste_into", "patch_roi", "warp_patch"]
+__all__ = ["Coverage", "WarpedPatch", "coverage_map", "paste_back", "paste_into", "patch_roi", "warp_patch"]
 
 Roi = tuple[int, int, int, int]  #: (x0, y0, x1, y1) in frame pixels, exclusive ends
 
@@ -94,8 +94,25 @@ def warp_patch(patch: Patch, frame_shape: tuple[int, ...]) -> WarpedPatch | None
     return WarpedPatch(roi=roi, face=face, alpha=alpha)
 
 
-def paste_into(canvas: Frame, patch: Patch) -> Roi | None:
-    """Blend one patch into ``canvas`` **in place**; return the ROI it may have changed (None: off-frame)."""
+#: where paste-back blended, patch by patch: each ROI and its warped mask weights (what a writer
+#: that keeps a deep plate's own pixels blends with, :func:`coverage_map`)
+Coverage = list[tuple[Roi, Mask]]
+
+
+def coverage_map(coverage: Coverage, shape: tuple[int, ...]) -> Mask | None:
+    """H×W float32: how much of each pixel the pasted faces replaced (the largest weight), or None."""
+    if not coverage:
+        return None
+    alpha = np.zeros(shape[:2], dtype=np.float32)
+    for (x0, y0, x1, y1), weights in coverage:
+        view = alpha[y0:y1, x0:x1]
+        np.maximum(view, weights, out=view)
+    return alpha
+
+
+def paste_into(canvas: Frame, patch: Patch, coverage: Coverage | None = None) -> Roi | None:
+    """Blend one patch into ``canvas`` **in place**; return the ROI it may have changed (None: off-frame).
+    With ``coverage``, the ROI and its blend weights are appended to it."""
     warped = warp_patch(patch, canvas.shape)
     if warped is None:
         log.debug("patch lies outside the %dx%d frame; nothing pasted", canvas.shape[1], canvas.shape[0])
@@ -108,10 +125,12 @@ def paste_into(canvas: Frame, patch: Patch) -> Roi | None:
     written = cv2.copyTo(blended, touched, target)  # writes into the canvas view in place
     if written is not target:  # an OpenCV build that copied the view instead: write it back
         target[...] = written
+    if coverage is not None:
+        coverage.append((warped.roi, alpha))
     return warped.roi
 
 
-def paste_back(frame: Frame, patches: Sequence[Patch]) -> Frame:
+def paste_back(frame: Frame, patches: Sequence[Patch], coverage: Coverage | None = None) -> Frame:
     """A copy of ``frame`` with every patch blended in, in order (later patches over earlier ones).
 
     Only each patch's region is warped and blended; every pixel where no warped mask weighs
@@ -119,5 +138,5 @@ def paste_back(frame: Frame, patches: Sequence[Patch]) -> Frame:
     """
     canvas = np.array(frame, dtype=np.uint8, copy=True, order="C")
     for patch in patches:
-        paste_into(canvas, patch)
+        paste_into(canvas, patch, coverage)
     return canvas
