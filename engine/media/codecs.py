@@ -47,6 +47,15 @@ class CodecChoice:
     note: str | None = None                    #: what the terminal should be told, if anything
 
 
+def _ffv1_writes(pix_fmt: str) -> bool:
+    import av
+
+    try:
+        return pix_fmt in {f.name for f in av.codec.Codec("ffv1", "w").video_formats or ()}
+    except (ValueError, av.error.FFmpegError):   # pragma: no cover - an FFmpeg build without FFV1
+        return False
+
+
 def has_alpha(pix_fmt: str) -> bool:
     """Whether a pixel format carries an alpha plane (``yuva444p12le``, ``gbrap``, ``rgba``...)."""
     return pix_fmt.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr", "ya"))
@@ -101,6 +110,8 @@ def choose_codec(plate: MediaInfo, output: Path, requested: str | None) -> Codec
                 f"name the output .mov to keep it")
         name = kept
         encoder, pix_fmt, options = NAMED[name]
+    if encoder == "ffv1" and requested == "auto" and _ffv1_writes(plate.pix_fmt or ""):
+        pix_fmt = plate.pix_fmt                   # lossless: the plate's own pixel format, whatever it is
     if has_alpha(plate.pix_fmt or "") and encoder == "prores_ks" and pix_fmt == "yuv444p10le":
         pix_fmt = "yuva444p10le"                  # ProRes 4444 keeps the plate's alpha
     writer_options: dict[str, Any] = {"codec": encoder, "pix_fmt": pix_fmt}
