@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import pytest
 import yaml
 
@@ -241,6 +242,28 @@ def test_chunks_that_do_not_start_on_a_key_frame_give_the_same_video(studio, tmp
     assert chunk_lines(run.stdout) == {(0, 9): (10, 0), (10, 19): (10, 0), (20, 29): (10, 0)}
     assert pictures_md5(studio.root / "out" / "chunks10.mp4") == pictures_md5(studio.root / "out" / "single30.mp4")
     assert len(list((folder / "job" / "frames" / "sh010").glob("*.png"))) == 30   # no lead-in frame kept
+
+
+def test_a_10_bit_plate_assembled_from_chunks_equals_the_single_process_swap(studio, tmp_path):
+    """A deep plate's output blends the plate's own samples with the faces' weights: the chunks keep
+    those weights in their frames' alpha channel, so the assemble makes the single run's pictures
+    (here super-whites above video white under the face's soft edge, which the 8-bit copy clips)."""
+    from faceright.engine.jobs.local import LocalEngine
+
+    deep = studio.root / "deep.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(studio.root / "long.mp4"), "-frames:v", "24", "-an",
+                    "-vf", "format=yuv444p10le,lutyuv=y='clip(val*1.3,0,1023)'", "-c:v", "ffv1", str(deep)],
+                   check=True)
+    doc = studio.shot("sh010", "show:out/deep_single.mkv", plate="show:deep.mkv", frames=(0, 24))
+    with LocalEngine(studio.config()) as engine:
+        assert engine.swap(FaceShot.from_json(doc)).faces_swapped > 0
+    folder = bundle(studio, {**doc, "output": {"path": "show:out/deep_farm.mkv"}}, tmp_path / "deep",
+                    "--chunk-size", "12", "--target-runtime", "0")
+    run = farm_run(studio, folder, "--quiet")
+    assert run.returncode == 0, run.stdout
+    chunk_frame = next((folder / "job" / "frames" / "sh010").glob("*.png"))
+    assert cv2.imread(str(chunk_frame), cv2.IMREAD_UNCHANGED).shape[2] == 4     # the faces' weights kept
+    assert pictures_md5(studio.root / "out" / "deep_farm.mkv") == pictures_md5(studio.root / "out" / "deep_single.mkv")
 
 
 def test_a_deliverable_is_assembled_with_its_visible_label_from_the_first_frame(studio, tmp_path):

@@ -354,7 +354,7 @@ def test_an_exr_highlight_under_the_face_s_soft_edge_keeps_what_the_face_does_no
     for folder, weights in (("with", alpha), ("without", None)):
         with open_source(tmp_path / "plate.%04d.exr") as source, \
                 open_sink(tmp_path / folder / "shot.%04d.exr", like=source.info) as sink:
-            assert sink.keeps_plate
+            assert sink.takes_alpha
             for _, frame in source:
                 sink.write(_soft_swap(frame, alpha), alpha=weights)
     blended = _read_exr(tmp_path / "with" / "shot.1001.exr")[0][:, :, :3]
@@ -390,7 +390,7 @@ def test_a_10_bit_super_white_under_the_face_s_soft_edge_is_blended_in_the_plate
         with open_source(tmp_path / "plate.mkv") as source, \
                 open_sink(tmp_path / f"{name}.mkv", like=source.info, audio=False, codec="ffv1",
                           pix_fmt="yuv444p10le") as sink:
-            assert sink.keeps_plate
+            assert sink.takes_alpha
             for _, picture in source:
                 sink.write(_soft_swap(picture, alpha), alpha=weights)
         results[name] = _ffmpeg_planes(tmp_path / f"{name}.mkv", "yuv444p10le")[0][0]

@@ -180,6 +180,9 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
     runs = _missing_runs(frames, have)
     swapped = 0
     media = shot.media(config.paths)
+    # an output made from a deep plate's own pixels blends them with the faces' weights: the chunks
+    # keep those weights in their frames' alpha channel for the assemble
+    weights = _output_keeps_plate(shot, media, config) if runs else False
     for run in runs:
         # decode from a key frame of the single run at least a track's history before this run, so
         # tracking, smoothing and the swap decisions reach the run's first frame as in the single run
@@ -193,7 +196,8 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
         request = replace(request, output=pattern, frames=FrameRange(start, run.end), deliverable=False,
                           lead_in=run.first - start,
                           # the chunk's own staging folder is its staging: frames appear there as they are swapped
-                          writer_options={**dict(request.writer_options), "first_frame": run.first, "staged": False})
+                          writer_options={**dict(request.writer_options), "first_frame": run.first, "staged": False,
+                                          **({"alpha_channel": True} if weights else {})})
         try:
             swap_request(part, replace(media, output=pattern), request, engine.runtime, config)
         except SwapRefusedError:
@@ -211,6 +215,28 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
         shutil.rmtree(staging, ignore_errors=True)
         swapped += len(run)
     return swapped, len(have)
+
+
+def _output_keeps_plate(shot: FaceShot, media: Any, config: Config) -> bool:
+    from ..jobs.swap import request_of, video_codec
+    from ..media import keeps_plate, probe
+    from ..media.hwcodecs import CodecPlan
+
+    request = request_of(shot, media, config)
+    info = probe(request.plate)
+    options, _ = video_codec(request, info, dict(request.writer_options), CodecPlan())   # as the assemble's
+    return keeps_plate(info, request.output, **options)
+
+
+def _chunk_weights(path: Path) -> Any:
+    """The faces' weights a chunk stored in its frame's alpha channel (None: none there)."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3 or image.shape[2] != 4 or not image[:, :, 3].any():
+        return None
+    return image[:, :, 3].astype(np.float32) / np.float32(255.0)
 
 
 def _missing_runs(frames: FrameRange, have: set[int]) -> list[FrameRange]:
@@ -283,10 +309,14 @@ def run_assemble(shot: FaceShot, job: JobFolder, config: Config, engine: Any) ->
                 open_sink(request.output, like=info, frames=span, label=signer,
                           overwrite=request.overwrite, sources=sources, before_commit=proof,
                           **writer_options) as sink:
+            blends = getattr(sink, "takes_alpha", False)
             for index, frame in swapped:
                 if visible is not None:
                     frame = visible.burn(frame, index - span.first, rate, len(span))
-                sink.write(frame)
+                if blends:   # the faces' weights the chunk kept, as the single run blends with
+                    sink.write(frame, alpha=_chunk_weights(job.frames(shot) / (FRAME_PATTERN % index)))
+                else:
+                    sink.write(frame)
     except LabelNotProvenError as exc:   # proven on the staged file: an unproven output never takes its name
         raise FarmTaskError(f"{shot.output.path}: the AIGC label is not proven on the assembled file, so nothing "
                             "was put under that name: " + "; ".join(f.message for f in exc.report.findings

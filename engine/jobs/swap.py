@@ -280,7 +280,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
             with open_sink(request.output, like=source.info, frames=span, metadata=metadata,
                            overwrite=request.overwrite, sources=sources, before_commit=proof,
                            label=signer, **writer_options) as sink:
-                blends = getattr(sink, "keeps_plate", False)   # a deep plate's writer blends with the faces' weights
+                blends = getattr(sink, "takes_alpha", False)   # a deep plate's writer blends with the faces' weights
 
                 def write(index: int, frame: Any, alpha: Any = None) -> None:
                     if visible is not None:   # the label's clock starts at the output's first frame

@@ -64,7 +64,7 @@ __all__ = [
     "OutputIsSourceError",
     "SequencePattern", "SequenceReader", "SequenceWriter", "UnsupportedMediaError", "VariableFrameRateError",
     "VideoReader", "VideoWriter", "check_output_path", "is_sequence_path", "open_sink", "open_source", "probe",
-    "probe_sequence", "probe_video", "read_image", "remux", "same_file", "timecode",
+    "keeps_plate", "probe_sequence", "probe_video", "read_image", "remux", "same_file", "timecode",
 ]
 
 Source = VideoReader | SequenceReader
@@ -131,8 +131,7 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
             and target.extension == like.path.suffix.lower()
         if same_format and "bit_depth" not in options:
             options["bit_depth"] = like.bit_depth
-        if same_format and span is not None and fidelity.applies(like.path, like.bit_depth) \
-                and options.get("bit_depth") == like.bit_depth and "compression" not in options:
+        if span is not None and keeps_plate(like, path, **options):
             # a float or 16-bit plate: its own pixels outside the swap, in its own type and header
             options.setdefault("plate", like.path)
             options.setdefault("plate_offset", span.first - first_frame)
@@ -153,8 +152,8 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
         audio_span = AudioSpan(like.path, start, end)
     if video_like:
         options.setdefault("color", like.color)
-        if span is not None and "plate" not in options and (width, height) == (like.width, like.height) \
-                and video_fidelity.applies(like, str(options.get("pix_fmt") or "yuv420p")):
+        if span is not None and "plate" not in options and keeps_plate(like, path, width=width, height=height,
+                                                                       **options):
             # a 10-bit plate into a 10-bit encoder: its own samples outside the swap, not an 8-bit copy
             options["plate"] = VideoPlate(like, span, accurate_color=options.get("accurate_color", True))
         if like.time_base and (1 / (like.rate * like.time_base)).denominator == 1:
@@ -163,6 +162,24 @@ def open_sink(path: str | os.PathLike, like: MediaInfo | None = None, *, frames:
             options.setdefault("time_base", like.time_base)
     return VideoWriter(path, width=width, height=height, rate=rate, timecode=timecode, metadata=metadata,
                        audio=audio_span, sources=all_sources, overwrite=overwrite, **options)
+
+
+def keeps_plate(like: MediaInfo | None, path: str | os.PathLike, *, width: int | None = None,
+                height: int | None = None, **options: Any) -> bool:
+    """Whether :func:`open_sink` makes ``path`` (with these writer options) from ``like``'s own
+    deep pixels outside the swap: a float/16-bit/10-bit sequence written as the same format at its
+    depth and compression (:mod:`.fidelity`), or a video deeper than 8 bits written with an encoder
+    deeper than 8 bits at its size (:mod:`.video_fidelity`)."""
+    if like is None:
+        return False
+    if is_sequence_path(path):
+        target = SequencePattern.parse(path)
+        return like.kind == "sequence" and target is not None and target.extension == like.path.suffix.lower() \
+            and fidelity.applies(like.path, like.bit_depth) and "compression" not in options \
+            and options.get("bit_depth", like.bit_depth) == like.bit_depth
+    size = (width or like.width, height or like.height)
+    return like.kind == "video" and size == (like.width, like.height) \
+        and video_fidelity.applies(like, str(options.get("pix_fmt") or "yuv420p"))
 
 
 def _offset_timecode(like: MediaInfo, frames: int) -> str:

@@ -512,6 +512,9 @@ class SequenceWriter:
     pixels (PNG, EXR). ``plate`` (a pattern of the same format, EXR or 16-bit PNG) makes each
     frame the plate's frame ``number + plate_offset`` as the file has it (channels, type, windows,
     compression, attributes) with only the pixels the 8-bit frame changed (:mod:`.fidelity`).
+    ``alpha_channel`` (8-bit PNG): each frame also stores :meth:`write`'s ``alpha`` (how much of
+    each pixel the faces replaced) as its alpha channel, 0 where none; a farm chunk does, so that
+    its assemble blends a deep plate as one process would.
 
     **Staged** (the default): the frames are written into a hidden staging folder beside the
     output's folder (:func:`faceright.atomic.staging_folder`), checked, handed to
@@ -529,7 +532,7 @@ class SequenceWriter:
                  metadata: Mapping[str, str] | None = None, overwrite: bool = False,
                  sources: Iterable[str | os.PathLike] = (), compression: str | None = None,
                  staged: bool = True, before_commit: Any = None, label: LabelSigner | None = None,
-                 plate: str | os.PathLike | None = None, plate_offset: int = 0):
+                 plate: str | os.PathLike | None = None, plate_offset: int = 0, alpha_channel: bool = False):
         pattern = SequencePattern.parse(path)
         if pattern is None:
             raise OutputError(f"{path}: an image-sequence output needs a frame-number pattern, "
@@ -540,6 +543,9 @@ class SequenceWriter:
             raise UnsupportedMediaError(f"cannot write {suffix or 'files without a suffix'} images; use one of "
                                         f"{', '.join(sorted(IMAGE_SUFFIXES))}")
         self.bit_depth = bit_depth or _DEFAULT_DEPTH.get(suffix, 8)
+        self._alpha_channel = alpha_channel
+        if alpha_channel and (suffix != ".png" or self.bit_depth != 8 or plate is not None):
+            raise ValueError(f"{pattern.display}: frames store the faces' weights as an 8-bit PNG's alpha only")
         if self.bit_depth not in _DEPTHS[suffix]:
             raise UnsupportedMediaError(f"{pattern.display}: {suffix} is written at {_DEPTHS[suffix]} bits, "
                                         f"not {self.bit_depth}")
@@ -600,9 +606,10 @@ class SequenceWriter:
         return FrameRange(min(self.written), max(self.written) + 1) if self.written else None
 
     @property
-    def keeps_plate(self) -> bool:
-        """Whether frames start from a deep plate's own pixels (then :meth:`write` takes ``alpha``)."""
-        return self._plate is not None
+    def takes_alpha(self) -> bool:
+        """Whether :meth:`write`'s ``alpha`` is used: frames kept from a deep plate blend with it, and
+        ``alpha_channel`` frames store it (a farm chunk's, for the assemble that keeps the plate)."""
+        return self._plate is not None or self._alpha_channel
 
     def write(self, frame: np.ndarray, number: int | None = None, alpha: np.ndarray | None = None) -> Path:
         """Write one BGR frame (``uint8``, ``uint16`` or linear float) as frame ``number``
@@ -619,6 +626,10 @@ class SequenceWriter:
             path = self._target.path(number)
         with AtomicOutput(path, sources=self._source_files, overwrite=self.overwrite or self._stage is not None,
                           clean_stale=False) as atomic:
+            if self._alpha_channel:   # 0–1 in 1/255 steps (coverage_map's), stored exactly
+                weights = np.zeros(frame.shape[:2], np.uint8) if alpha is None else \
+                    np.rint(np.asarray(alpha, np.float32) * 255.0).astype(np.uint8)
+                frame = np.dstack([to_uint8(frame), weights])
             if self._plate is not None:
                 kept = restore(self._plate.path(number + self._plate_offset), frame, alpha)
                 value = _write_native(path, atomic.temp, kept, self.metadata, self.label)

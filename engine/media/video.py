@@ -827,8 +827,8 @@ class VideoWriter:
                 "try a .mov or .mkv output, or another codec") from exc
 
     @property
-    def keeps_plate(self) -> bool:
-        """Whether frames are built from a deep plate's own samples (then :meth:`write` takes ``alpha``)."""
+    def takes_alpha(self) -> bool:
+        """Whether frames are built from a deep plate's own samples, blended with :meth:`write`'s ``alpha``."""
         return self._restorer is not None
 
     def write(self, frame: Frame, alpha: np.ndarray | None = None) -> None:

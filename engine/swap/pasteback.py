@@ -100,14 +100,15 @@ Coverage = list[tuple[Roi, Mask]]
 
 
 def coverage_map(coverage: Coverage, shape: tuple[int, ...]) -> Mask | None:
-    """H×W float32: how much of each pixel the pasted faces replaced (the largest weight), or None."""
+    """H×W float32: how much of each pixel the pasted faces replaced (the largest weight), or None.
+    In steps of 1/255, so that a farm chunk's 8-bit alpha channel holds it exactly."""
     if not coverage:
         return None
     alpha = np.zeros(shape[:2], dtype=np.float32)
     for (x0, y0, x1, y1), weights in coverage:
         view = alpha[y0:y1, x0:x1]
         np.maximum(view, weights, out=view)
-    return alpha
+    return np.rint(alpha * 255.0) / np.float32(255.0)
 
 
 def paste_into(canvas: Frame, patch: Patch, coverage: Coverage | None = None) -> Roi | None:
