@@ -108,7 +108,8 @@ def coverage_map(coverage: Coverage, shape: tuple[int, ...]) -> Mask | None:
     for (x0, y0, x1, y1), weights in coverage:
         view = alpha[y0:y1, x0:x1]
         np.maximum(view, weights, out=view)
-    return np.rint(alpha * 255.0) / np.float32(255.0)
+    alpha = np.rint(alpha * 255.0) / np.float32(255.0)
+    return alpha if alpha.any() else None
 
 
 def paste_into(canvas: Frame, patch: Patch, coverage: Coverage | None = None) -> Roi | None:
