@@ -29,7 +29,7 @@ import subprocess
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 from faceright.errors import DependencyMissingError, MediaError, MediaUnreadableError
 
@@ -292,17 +292,22 @@ def _read_jpeg(path: Path) -> list[Occurrence]:
 
 # -- EXR -----------------------------------------------------------------------------------------
 
-def write_exr(src: Path, dst: Path, value: str) -> None:
+def _rewrite_oiio(src: Path, dst: Path, what: str, fileformat: str, label: Callable[[Any, Any], None]) -> None:
+    """``src`` rewritten by OpenImageIO as ``dst`` (pixels and header as they are), its spec changed by ``label``."""
     try:
         import OpenImageIO as oiio
     except ImportError as exc:
-        raise DependencyMissingError("labelling EXR needs OpenImageIO: pip install OpenImageIO") from exc
+        raise DependencyMissingError(f"labelling {what} needs OpenImageIO: pip install OpenImageIO") from exc
     buf = oiio.ImageBuf(str(src))
     if buf.has_error:
         raise MediaError(f"{src}: {buf.geterror()}")
-    buf.specmod().attribute(AIGC_KEY, value)
-    if not buf.write(str(dst), fileformat="openexr"):
+    label(oiio, buf.specmod())
+    if not buf.write(str(dst), fileformat=fileformat):
         raise MediaError(f"cannot write {dst}: {buf.geterror()}")
+
+
+def write_exr(src: Path, dst: Path, value: str) -> None:
+    _rewrite_oiio(src, dst, "EXR", "openexr", lambda oiio, spec: spec.attribute(AIGC_KEY, value))
 
 
 def _read_exr(path: Path) -> list[Occurrence]:
@@ -419,19 +424,11 @@ def dpx_user_data(value: str) -> bytes:
 
 
 def write_dpx(src: Path, dst: Path, value: str) -> None:
-    try:
-        import OpenImageIO as oiio
-    except ImportError as exc:
-        raise DependencyMissingError("labelling DPX needs OpenImageIO: pip install OpenImageIO") from exc
     import numpy as np
 
-    buf = oiio.ImageBuf(str(src))
-    if buf.has_error:
-        raise MediaError(f"{src}: {buf.geterror()}")
     block = np.frombuffer(dpx_user_data(value), np.uint8)
-    buf.specmod().attribute("dpx:UserData", oiio.TypeDesc(f"uint8[{len(block)}]"), block)
-    if not buf.write(str(dst), fileformat="dpx"):
-        raise MediaError(f"cannot write {dst}: {buf.geterror()}")
+    _rewrite_oiio(src, dst, "DPX", "dpx",
+                  lambda oiio, spec: spec.attribute("dpx:UserData", oiio.TypeDesc(f"uint8[{len(block)}]"), block))
 
 
 def _read_dpx(path: Path) -> list[Occurrence]:
