@@ -61,7 +61,8 @@ from types import TracebackType
 from faceright.errors import OutputError, OutputExistsError, OutputIsSourceError
 
 __all__ = ["AtomicOutput", "check_output_path", "same_file", "replacing", "write_replacing", "write_new",
-           "make_folder", "write_error", "remove_stale_partials", "staging_folder", "remove_stale_staging", "exchange", "partial_target",
+           "make_folder", "write_error", "remove_stale_partials", "staging_folder", "remove_stale_staging", "exchange",
+           "exchange_folder", "partial_target",
            "STALE_AFTER_S", "STALE_PID_REUSED_S"]
 
 log = logging.getLogger(__name__)
@@ -316,6 +317,66 @@ def exchange(a: PathLike, b: PathLike) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV, errno.EBUSY):
         return False
     raise write_error(OSError(err, os.strerror(err), os.fspath(b)), Path(b))
+
+
+
+def exchange_folder(stage: PathLike, folder: PathLike, ours: Callable[[str], bool]) -> bool:
+    """Put ``stage`` in ``folder``'s place in one step (:func:`exchange`), keeping everything else
+    ``folder`` holds: each of its entries that ``ours(name)`` does not claim is hard-linked into
+    ``stage`` first (the same file, not a copy; a symbolic link is made again), so a reader of the
+    folder sees all of the old entries or all of the new ones, and the other files are untouched.
+    Afterwards, what another process added to or replaced in ``folder`` while this ran is moved
+    over from the old folder (now at ``stage``'s name), which is then removed.
+
+    False, with ``folder`` unchanged and ``stage`` holding whatever was linked, where the exchange
+    cannot keep that promise: ``folder`` holds a folder (it cannot be linked), belongs to another
+    user or group (an exchange would change its owner), a file cannot be linked (another file
+    system's rules, ``fs.protected_hardlinks``), or the system has no exchange."""
+    import shutil
+
+    stage, folder = Path(stage), Path(folder)
+    try:
+        here = os.stat(folder)
+        if not hasattr(os, "getuid") or here.st_uid != os.getuid():
+            return False
+        if os.stat(stage).st_gid != here.st_gid:
+            os.chown(stage, -1, here.st_gid)
+        os.chmod(stage, here.st_mode & 0o7777)
+        linked: dict[str, int] = {}
+        for entry in os.scandir(folder):
+            if ours(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                return False
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), stage / entry.name)
+            else:
+                os.link(entry.path, stage / entry.name, follow_symlinks=False)
+            linked[entry.name] = entry.inode()
+    except OSError as exc:
+        log.info("%s: its frames are put in place one by one (%s)", folder, exc)
+        return False
+    if not exchange(stage, folder):
+        return False
+    moved_all = True
+    for entry in os.scandir(stage):      # the old folder now: what changed there meanwhile goes over
+        if ours(entry.name) or linked.get(entry.name) == entry.inode():
+            continue
+        try:
+            if entry.name in linked:     # replaced while this ran: the newer file wins
+                os.replace(entry.path, folder / entry.name)
+            elif not os.path.lexists(folder / entry.name):   # added while this ran
+                os.rename(entry.path, folder / entry.name)
+        except OSError as exc:
+            log.warning("could not move %s into %s after the exchange: %s", entry.path, folder, exc)
+            moved_all = False
+    if moved_all:
+        shutil.rmtree(stage, ignore_errors=True)
+    else:   # never removed as a stale staging folder: what is left there is someone's
+        kept = stage.with_name(f".{folder.name}.kept-{secrets.token_hex(4)}")
+        os.rename(stage, kept)
+        log.warning("%s keeps what could not be moved back into %s", kept, folder)
+    return True
 
 
 # -- the writer ---------------------------------------------------------------------------------

@@ -299,11 +299,11 @@ def test_a_jpeg_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, gra
 _REWRITE = r"""
 import sys, time
 import numpy as np
-import faceright.engine.media.sequence as sequence
+import faceright.atomic as atomic
 from faceright.engine.media import SequenceWriter
 
 out, value, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-real_exchange = sequence.exchange
+real_exchange = atomic.exchange
 
 def exchange(a, b):
     if pause == "before-exchange":
@@ -313,7 +313,7 @@ def exchange(a, b):
         print("committing", flush=True); time.sleep(30)
     return done
 
-sequence.exchange = exchange
+atomic.exchange = exchange
 with SequenceWriter(out, first_frame=1, overwrite=True) as writer:
     for n in range(20):
         writer.write(np.full((24, 32, 3), value, np.uint8))
@@ -329,15 +329,27 @@ def _generation(folder) -> set[int]:
     return {int(cv2.imread(str(p))[0, 0, 0]) for p in frames}
 
 
+def _others(folder) -> dict[str, tuple[int, bytes]]:
+    """The files in ``folder`` that are not the sequence's frames: inode and content."""
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in folder.iterdir() if not p.name.startswith("shot.")}
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own-folder", "shared-folder"])
 @pytest.mark.parametrize("pause", ["frames", "before-exchange", "after-exchange"])
-def test_a_sequence_overwritten_and_killed_at_any_point_is_whole_old_or_whole_new(tmp_path, pause):
+def test_a_sequence_overwritten_and_killed_at_any_point_is_whole_old_or_whole_new(tmp_path, pause, shared):
     """SIGKILL while the new frames are written, just before the folders are exchanged, just after:
-    a reader sees the whole old sequence or the whole new one, never a mix; the next write cleans up."""
+    a reader sees the whole old sequence or the whole new one, never a mix; the next write cleans up.
+    In a folder shared with other files (another sequence, notes) they stay the same files throughout."""
     import signal
     import subprocess
 
     out = tmp_path / "renders" / "sh010"
     out.mkdir(parents=True)
+    if shared:
+        (out / "notes.txt").write_text("take 3 is the one")
+        cv2.imwrite(str(out / "other.0001.png"), np.full((4, 4, 3), 9, np.uint8))
+        (out / "latest.png").symlink_to("other.0001.png")
+    others = _others(out)
     pattern = str(out / "shot.%04d.png")
     subprocess.run([sys.executable, "-c", _REWRITE, pattern, "50", "none"], check=True)
     assert _generation(out) == {50}
@@ -347,21 +359,80 @@ def test_a_sequence_overwritten_and_killed_at_any_point_is_whole_old_or_whole_ne
     child.wait(30)
     seen = _generation(out)
     assert seen == ({200} if pause == "after-exchange" else {50})
+    assert _others(out) == others
     left = [p.name for p in (tmp_path / "renders").iterdir() if p.name != "sh010"]
     assert len(left) == 1 and left[0].endswith(".partial.staging")   # what the killed writer left
     subprocess.run([sys.executable, "-c", _REWRITE, pattern, "120", "none"], check=True)
     assert _generation(out) == {120}
+    assert _others(out) == others
     assert [p.name for p in (tmp_path / "renders").iterdir()] == ["sh010"]   # its staging folder removed
+    if shared:
+        assert (out / "latest.png").is_symlink() and os.readlink(out / "latest.png") == "other.0001.png"
 
 
-def test_a_sequence_sharing_its_folder_is_put_in_place_frame_by_frame_and_others_are_untouched(tmp_path):
-    (tmp_path / "notes.txt").write_text("keep me")
+def _grey(path) -> int:
+    return int(cv2.imread(str(path))[0, 0, 0])
+
+
+def test_a_partial_re_render_is_put_in_place_in_one_step_with_the_frames_it_keeps(tmp_path, monkeypatch):
+    """Frames 5–9 of 20 rendered again: one exchange; the other 15 old frames are the same files."""
+    import faceright.atomic as atomic
+
+    out = tmp_path / "sh010"
+    out.mkdir()
+    with SequenceWriter(out / "shot.%04d.png", first_frame=1) as writer:
+        for _ in range(20):
+            writer.write(np.full((8, 8, 3), 40, np.uint8))
+    kept = {p.name: p.stat().st_ino for p in out.iterdir() if not 5 <= int(p.name.split(".")[1]) <= 9}
+    exchanges = []
+    real = atomic.exchange
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: exchanges.append(b) or real(a, b))
+    with SequenceWriter(out / "shot.%04d.png", first_frame=5, overwrite=True) as writer:
+        for _ in range(5):
+            writer.write(np.full((8, 8, 3), 160, np.uint8))
+    assert len(exchanges) == 1
+    assert {n: _grey(out / f"shot.{n:04d}.png") for n in range(1, 21)} == \
+        {n: 160 if 5 <= n <= 9 else 40 for n in range(1, 21)}
+    assert {name: (out / name).stat().st_ino for name in kept} == kept
+    assert [p.name for p in tmp_path.iterdir()] == ["sh010"]
+
+
+def test_files_added_or_replaced_in_a_shared_folder_during_the_exchange_are_not_lost(tmp_path, monkeypatch):
+    """Another process writes into the folder between the links and the exchange: its work ends up
+    in the folder the readers see, not in the old folder that is removed."""
+    import faceright.atomic as atomic
+
+    out = tmp_path / "sh010"
+    out.mkdir()
+    (out / "notes.txt").write_text("v1")
+    real = atomic.exchange
+
+    def busy_neighbour(a, b):
+        (out / "added.txt").write_text("new")
+        (out / "notes.tmp").write_text("v2")
+        os.replace(out / "notes.tmp", out / "notes.txt")
+        return real(a, b)
+
+    monkeypatch.setattr(atomic, "exchange", busy_neighbour)
+    with SequenceWriter(out / "shot.%04d.png", first_frame=1) as writer:
+        writer.write(np.full((8, 8, 3), 70, np.uint8))
+    assert sorted(p.name for p in out.iterdir()) == ["added.txt", "notes.txt", "shot.0001.png"]
+    assert (out / "notes.txt").read_text() == "v2" and (out / "added.txt").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["sh010"]
+
+
+def test_a_folder_holding_folders_gets_its_frames_one_by_one_and_its_folders_untouched(tmp_path, monkeypatch):
+    import faceright.atomic as atomic
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.txt").write_text("keep me")
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: pytest.fail("a folder with folders was exchanged"))
     frame = np.full((8, 8, 3), 70, np.uint8)
     with SequenceWriter(tmp_path / "a.%04d.png", first_frame=1) as writer:
         for _ in range(3):
             writer.write(frame)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.0001.png", "a.0002.png", "a.0003.png", "notes.txt"]
-    assert (tmp_path / "notes.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.0001.png", "a.0002.png", "a.0003.png", "sub"]
+    assert (tmp_path / "sub" / "x.txt").read_text() == "keep me"
 
 
 def test_a_symlinked_output_folder_stays_a_symlink_and_gets_the_frames(tmp_path):
@@ -395,3 +466,18 @@ def test_a_mount_point_output_folder_is_staged_inside_and_filled_frame_by_frame(
         assert staging.name.startswith("..faceright-staging.") and staging.name.endswith(".partial.staging")
     assert sorted(p.name for p in out.iterdir()) == ["shot.0001.png", "shot.0002.png"]
     assert [p.name for p in tmp_path.iterdir()] == ["mnt"]
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="only root can give a folder away")
+def test_a_folder_another_user_owns_keeps_its_owner(tmp_path, monkeypatch):
+    """Exchanging it would hand the folder to whoever rendered last: its frames go in one by one."""
+    import faceright.atomic as atomic
+
+    out = tmp_path / "sh010"
+    out.mkdir()
+    os.chown(out, 4321, 4321)
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: pytest.fail("another user's folder was exchanged"))
+    with SequenceWriter(out / "shot.%04d.png", first_frame=1) as writer:
+        writer.write(np.full((8, 8, 3), 70, np.uint8))
+    assert (out.stat().st_uid, out.stat().st_gid) == (4321, 4321)
+    assert [p.name for p in out.iterdir()] == ["shot.0001.png"]

@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from faceright.atomic import (AtomicOutput, check_output_path, exchange, partial_target, remove_stale_partials,
+from faceright.atomic import (AtomicOutput, check_output_path, exchange_folder, remove_stale_partials,
                               remove_stale_staging, same_file, staging_folder)
 from faceright.engine.media.errors import (
     FrameRangeError,
@@ -496,11 +496,6 @@ class SequenceReader:
 
 # --------------------------------------------------------------------------- writing
 
-def _partial_of(name: str, pattern: SequencePattern) -> bool:
-    target = partial_target(name)
-    return target is not None and pattern.number_of(target) is not None
-
-
 class SequenceWriter:
     """Write frames as ``pattern``'s files, numbered from ``first_frame``.
 
@@ -519,11 +514,14 @@ class SequenceWriter:
     **Staged** (the default): the frames are written into a hidden staging folder beside the
     output's folder (:func:`faceright.atomic.staging_folder`), checked, handed to
     ``before_commit(staged_pattern, frames)`` (the swap proves the label there), and only then put
-    in place. When the output's folder holds nothing but this sequence and the new frames cover
-    every old one, the two folders are exchanged in one step (``renameat2``): a reader sees the
-    whole old sequence or the whole new one, never a mix, whenever the writer is killed. Otherwise
-    (other files in the folder, a partial re-render of some frames, a system without the exchange)
-    the new frames replace theirs one by one. A failed or killed write puts nothing in place; a
+    in place: the output's folder and the staging folder are exchanged in one step (``renameat2``),
+    after every other file of the output's folder (other sequences, notes, the old frames a
+    partial re-render keeps) has been hard-linked into the staging folder
+    (:func:`faceright.atomic.exchange_folder`): a reader sees the whole old folder or the whole
+    new one, never a mix, whenever the writer is killed, and the other files stay the same files.
+    Where that cannot be done (a folder inside the output's folder, one owned by another user, a
+    mount point, a system without the exchange) the new frames replace theirs one by one, each
+    whole. A failed or killed write puts nothing in place; a
     killed writer's staging folder is removed by the next write of that folder.
     ``staged=False`` writes each frame in place as it comes (each file still atomic).
     """
@@ -677,19 +675,11 @@ class SequenceWriter:
         return self.frames
 
     def _commit(self) -> None:
-        folder, stage = self._folder, self._stage
-        try:
-            entries = [e.name for e in os.scandir(folder)]
-        except OSError as exc:
-            raise OutputError(f"cannot read the output folder {folder}: {exc}") from exc
-        old = {self.pattern.number_of(name) for name in entries} - {None}
-        only_this = all(self.pattern.number_of(name) is not None or _partial_of(name, self.pattern) for name in entries)
-        if self._beside and only_this and old <= set(self.written):
-            os.chmod(stage, os.stat(folder).st_mode & 0o7777)
-            if exchange(stage, folder):   # one step: the whole old sequence or the whole new one
-                shutil.rmtree(stage, ignore_errors=True)   # now the old frames
-                self._stage = None
-                return
+        stage, written = self._stage, set(self.written)
+        ours = lambda name: self.pattern.number_of(name) in written   # noqa: E731  (the frames replaced)
+        if self._beside and exchange_folder(stage, self._folder, ours):
+            self._stage = None   # one step: the whole old folder or the whole new one, its other files kept
+            return
         for number in self.written:       # frame by frame: each file whole, not the set
             try:
                 os.replace(self._target.path(number), self.pattern.path(number))
