@@ -21,6 +21,10 @@ test and the code under test) share nothing.
   session's device — on by default when the session runs on CUDA/TensorRT, and available on
   CPU too (same code, device ``"cpu"``), so the GPU path's code is what the tests run.
   Callers may pass ``OrtValue``\\ s already on the device and keep outputs there.
+- **CUDA graphs**: a model whose inputs and outputs all have fixed shapes (inswapper_128) gets
+  the provider's CUDA-graph option on a GPU (``[engine] cuda_graphs``), and its session runs every
+  call through buffers bound once (:class:`~faceright.engine.fixed_binding.FixedBinding`), which
+  the recorded graph replays; where the provider refuses the graph the session is made without it.
 - **Batching**: :meth:`Session.run_batched` splits a batch along axis 0 to what the model
   takes: a fixed batch (inswapper's 1) loops, a dynamic one goes in chunks of ``batch_size``.
 
@@ -47,6 +51,7 @@ from faceright.errors import ConfigError, DependencyMissingError
 
 from .backends import Detector, Recogniser, Swapper, check_backend
 from .batching import run_in_batches
+from .fixed_binding import FixedBinding, fixed_shapes
 from .models.catalog import Catalog, ModelFile
 from .models.errors import ModelError, ModelNotFoundError
 from .models.routing import Route, backend_class, check_role
@@ -198,6 +203,7 @@ class Session:
         io_binding: bool = False,
         batch_size: int = 8,
         name: str = "",
+        fixed: FixedBinding | None = None,
     ) -> None:
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
@@ -208,11 +214,12 @@ class Session:
         self.io_binding = io_binding
         self.batch_size = batch_size
         self.name = name
+        self.fixed = fixed   #: every call through buffers bound once (a CUDA graph's; engine/fixed_binding.py)
         self.input_names = [i.name for i in inner.get_inputs()]
         self.output_names = [o.name for o in inner.get_outputs()]
 
     def __repr__(self) -> str:
-        binding = ", io-binding" if self.io_binding else ""
+        binding = ", fixed binding" if self.fixed is not None else ", io-binding" if self.io_binding else ""
         return f"Session({self.name!r}, {self.device}:{self.device_id}, {self.get_providers()}{binding})"
 
     # -- InferenceSession's surface -------------------------------------------------------------
@@ -248,8 +255,11 @@ class Session:
         """Run through ``io_binding()``: inputs as ``OrtValue``\\ s on this session's device
         (numpy arrays are copied there once; ``OrtValue``\\ s already there are bound as they
         are), outputs allocated on the device. Returns numpy arrays, or the device
-        ``OrtValue``\\ s with ``keep_on_device`` (to feed another session without a round trip)."""
+        ``OrtValue``\\ s with ``keep_on_device`` (to feed another session without a round trip).
+        A session with a :attr:`fixed` binding copies the inputs into its own buffers instead."""
         self._check_feeds(feeds)
+        if self.fixed is not None:
+            return self.fixed.run(feeds, output_names, keep_on_device=keep_on_device, run_options=run_options)
         names = list(output_names) if output_names else self.output_names
         binding = self.inner.io_binding()
         keep_alive = []
@@ -423,8 +433,40 @@ class Runtime:
         source = prepared.session_source
         if any(name == TENSORRT for name, _ in chosen):   # TensorRT wants every tensor's shape (models/shapes.py)
             source = self.catalog.tensorrt_source(model)
+        # fixed shapes on a GPU: recorded once as a CUDA graph and replayed (engine/fixed_binding.py)
+        graph = self.settings.cuda_graphs and fixed_shapes(prepared.signature)
+        inner = None
+        if graph and any(name in GPU_PROVIDERS for name, _ in chosen):
+            try:
+                inner = self._inference_session(model, source, options, _with_cuda_graph(chosen))
+            except ModelError as exc:   # e.g. a node the GPU provider does not run: no graph then
+                log.info("model %r runs without a CUDA graph: %s", model.name, exc)
+        if inner is None:
+            inner = self._inference_session(model, source, options, chosen)
+        used = list(inner.get_providers())
+        on_gpu = any(p in GPU_PROVIDERS for p in used)
+        if not on_gpu and any(p in GPU_PROVIDERS for p, _ in chosen):
+            log.warning("model %r runs on CPU: onnxruntime could not use %s", model.name,
+                        ", ".join(p for p, _ in chosen if p in GPU_PROVIDERS))
+        bind = on_gpu if self.io_binding is None else self.io_binding
+        device = "cuda" if on_gpu else "cpu"
+        fixed = None
+        if graph and bind:   # on the CPU only when binding is forced: the GPU path's code, run by the tests
+            fixed = FixedBinding(inner, ort, device, self.settings.device_id,
+                                 [(i.name, i.shape, _numpy_type(i.type)) for i in inner.get_inputs()],
+                                 [(o.name, o.shape, _numpy_type(o.type)) for o in inner.get_outputs()],
+                                 name=model.name)
+        log.info("session for %s %r on %s (%s%s)", model.family, model.name, "GPU" if on_gpu else "CPU",
+                 ", ".join(used), ", CUDA graph" if fixed is not None and on_gpu else "")
+        return Session(
+            inner, ort=ort, device=device, device_id=self.settings.device_id,
+            io_binding=bind, batch_size=self.settings.batch_size, name=model.name, fixed=fixed,
+        )
+
+    def _inference_session(self, model: ModelFile, source: Any, options: Any,
+                           chosen: list[tuple[str, dict[str, Any]]]) -> Any:
         try:
-            inner = ort.InferenceSession(
+            return self.ort.InferenceSession(
                 source,
                 sess_options=options,
                 providers=[name for name, _ in chosen],
@@ -435,17 +477,6 @@ class Runtime:
                 f"onnxruntime cannot load model {model.name!r} ({model.path}) with "
                 f"{', '.join(n for n, _ in chosen)}: {exc}"
             ) from exc
-        used = list(inner.get_providers())
-        on_gpu = any(p in GPU_PROVIDERS for p in used)
-        if not on_gpu and any(p in GPU_PROVIDERS for p, _ in chosen):
-            log.warning("model %r runs on CPU: onnxruntime could not use %s", model.name,
-                        ", ".join(p for p, _ in chosen if p in GPU_PROVIDERS))
-        bind = on_gpu if self.io_binding is None else self.io_binding
-        log.info("session for %s %r on %s (%s)", model.family, model.name, "GPU" if on_gpu else "CPU", ", ".join(used))
-        return Session(
-            inner, ort=ort, device="cuda" if on_gpu else "cpu", device_id=self.settings.device_id,
-            io_binding=bind, batch_size=self.settings.batch_size, name=model.name,
-        )
 
     def emap(self, model: ModelFile) -> np.ndarray:
         """The 512×512 ``emap`` of a swapper model (read with its session)."""
@@ -534,6 +565,25 @@ class Runtime:
 
 
 _PROTOCOLS: Mapping[str, type] = MappingProxyType({"detector": Detector, "recogniser": Recogniser, "swapper": Swapper})
+
+
+def _with_cuda_graph(chosen: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """``chosen`` with each GPU provider's CUDA-graph option on."""
+    extra = {CUDA: {"enable_cuda_graph": "1"}, TENSORRT: {"trt_cuda_graph_enable": True}}
+    return [(name, {**opts, **extra.get(name, {})}) for name, opts in chosen]
+
+
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(uint8)": "uint8", "tensor(int8)": "int8",
+              "tensor(bool)": "bool"}
+
+
+def _numpy_type(ort_type: str) -> str:
+    """The numpy dtype of an onnxruntime tensor type string (``tensor(float)`` → ``float32``)."""
+    try:
+        return _ORT_TYPES[ort_type]
+    except KeyError:
+        raise ModelError(f"tensor type {ort_type} has no fixed binding here") from None
 
 
 def _replace_providers(settings: EngineSettings, providers: tuple[str, ...]) -> EngineSettings:

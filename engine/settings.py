@@ -46,6 +46,7 @@ class EngineSettings:
     intra_op_threads: int = 0            #: onnxruntime threads per session (0: onnxruntime's default); see engine/threads.py
     ort_spinning: bool = False           #: onnxruntime's idle threads spin (burns the codecs' CPU between calls)
     opencv_threads: int = 0              #: OpenCV's pool during a swap (0: OpenCV's default, every core)
+    cuda_graphs: bool = True             #: replay fixed-shape models as CUDA graphs on a GPU (engine/fixed_binding.py)
     gpu_codecs: str = "auto"             #: NVDEC/NVENC: auto (with GPU sessions, where they open), on, off (media/hwcodecs.py)
 
     @property

@@ -231,6 +231,82 @@ def test_io_binding_takes_device_values_and_can_keep_outputs_on_the_device(setti
     np.testing.assert_array_equal(kept.numpy(), session.inner.run(None, {"input.1": blob})[0])
 
 
+def test_a_fixed_shape_model_runs_through_buffers_bound_once_which_a_cuda_graph_replays(settings):
+    """inswapper's fixed shapes: every call copies into the same bound buffers (what a recorded CUDA graph
+    reads and writes), results are copies the next call leaves alone; a dynamic model keeps io-binding."""
+    emap = build_inswapper(settings.models_folder / "swap.onnx")
+    register(settings.models_folder / "swap.onnx")
+    build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
+    runtime = Runtime(replace(settings, providers=(CPU,)), io_binding=True)   # the GPU path's code, on CPU
+    session = runtime.session(runtime.catalog.find("swapper"))
+    assert session.fixed is not None and "fixed binding" in repr(session)
+    where = session.fixed.addresses()
+    assert set(where) == {"target", "source", "output"} and len(set(where.values())) == 3
+    rng = np.random.default_rng(4)
+    results = []
+    for k in range(3):
+        target = rng.random((1, 3, 128, 128), dtype=np.float32)
+        source = emap[k:k + 1] * (k + 2)
+        (out,) = session.run(["output"], {"target": target, "source": source})
+        results.append((out, inswapper_expected(target, source)))
+        assert session.fixed.addresses() == where
+    for out, expected in results:                      # not overwritten by the calls after them
+        np.testing.assert_allclose(out, expected, atol=1e-6)
+    targets = rng.random((3, 3, 128, 128), dtype=np.float32)
+    (batch,) = session.run_batched({"target": targets, "source": emap[:3] * 4})   # face by face, same buffers
+    np.testing.assert_allclose(batch, inswapper_expected(targets, emap[:3] * 4), atol=1e-6)
+    assert session.fixed.runs == 6 and session.fixed.addresses() == where
+    (kept,) = session.run_bound({"target": targets[:1], "source": emap[:1]}, keep_on_device=True)
+    assert kept.data_ptr() == where["output"]
+    from faceright.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"fixed shape \[1, 3, 128, 128\]"):
+        session.run(None, {"target": targets[:2], "source": emap[:2]})
+    assert runtime.session(runtime.catalog.find("recogniser")).fixed is None        # a dynamic batch
+    off = Runtime(replace(settings, providers=(CPU,), cuda_graphs=False), io_binding=True)
+    assert off.session(off.catalog.find("swapper")).fixed is None
+    assert Runtime(replace(settings, providers=(CPU,))).session(runtime.catalog.find("swapper")).fixed is None
+
+
+def _recording_ort(refuse_graph=False):
+    """The real onnxruntime, saying it has the GPU providers, recording each session's provider options;
+    ``refuse_graph``: a session asked for a CUDA graph fails, as one with nodes off the GPU does."""
+    fake, made = fake_ort(ALL), []
+    real = onnxruntime.InferenceSession
+
+    def session(source, sess_options=None, providers=None, provider_options=None):
+        made.append(dict(zip(providers, provider_options)))
+        if refuse_graph and made[-1].get(CUDA, {}).get("enable_cuda_graph"):
+            raise RuntimeError("This session cannot use the CUDA Graph feature as requested by the user")
+        return real(source, sess_options=sess_options, providers=[CPU])
+
+    fake.InferenceSession = session
+    return fake, made
+
+
+@pytest.mark.parametrize("refuse_graph", [False, True], ids=["graph", "refused"])
+def test_gpu_sessions_of_fixed_shape_models_ask_for_a_cuda_graph(settings, refuse_graph, caplog):
+    build_inswapper(settings.models_folder / "swap.onnx")
+    register(settings.models_folder / "swap.onnx")
+    build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
+    fake, made = _recording_ort(refuse_graph)
+    runtime = Runtime(settings, ort=fake)
+    with caplog.at_level(logging.INFO, logger="faceright.engine.runtime"):
+        runtime.session(runtime.catalog.find("swapper"))
+    assert made[0][CUDA]["enable_cuda_graph"] == "1" and made[0][TENSORRT]["trt_cuda_graph_enable"] is True
+    if refuse_graph:                                    # made again without the graph, and said
+        assert len(made) == 2 and "enable_cuda_graph" not in made[1][CUDA]
+        assert "without a CUDA graph" in caplog.text
+    else:
+        assert len(made) == 1
+    made.clear()
+    runtime.session(runtime.catalog.find("recogniser"))   # a dynamic batch: no graph asked
+    assert len(made) == 1 and "enable_cuda_graph" not in made[0][CUDA]
+    assert "trt_cuda_graph_enable" not in made[0][TENSORRT]
+
+
 def test_feeds_that_do_not_fit_the_inputs_are_refused(settings):
     build_arcface(settings.models_folder / "rec.onnx")
     register(settings.models_folder / "rec.onnx")
