@@ -59,7 +59,8 @@ class FixedBinding:
                                                              device_id)
             self._outputs.append(value)
             self._binding.bind_ortvalue_output(n, value)
-        self._lock = threading.Lock()
+        #: held by each call; a caller that writes an input buffer on the device holds it around the call too
+        self.lock = threading.RLock()
         self.runs = 0   #: calls so far (the first one records the graph on a GPU)
 
     def addresses(self) -> dict[str, int]:
@@ -67,11 +68,19 @@ class FixedBinding:
         named = {**self._inputs, **dict(zip(self.output_names, self._outputs))}
         return {n: int(v.data_ptr()) for n, v in named.items()}
 
+    def buffer(self, name: str) -> Any:
+        """The bound buffer of input or output ``name``: another session may write an input there on
+        the device (:meth:`faceright.engine.runtime.Session.run_into`) or read an output from it."""
+        if name in self._inputs:
+            return self._inputs[name]
+        return self._outputs[self.output_names.index(name)]
+
     def run(self, feeds: Mapping[str, Any], output_names: Sequence[str] | None = None, *,
             keep_on_device: bool = False, run_options: Any = None) -> list:
-        """Copy ``feeds`` into the bound inputs, run, and return the outputs named (all by default):
-        numpy copies, or with ``keep_on_device`` the bound output buffers themselves (valid until
-        the next call)."""
+        """Copy ``feeds`` into the bound inputs (an input not fed keeps what its buffer holds: what
+        another session wrote there), run, and return the outputs named (all by default): numpy
+        copies, or with ``keep_on_device`` the bound output buffers themselves (valid until the next
+        call)."""
         arrays = {}
         for n, value in feeds.items():
             shape, dtype = self.shapes[n]
@@ -86,7 +95,7 @@ class FixedBinding:
                                  f"got {list(array.shape)}")
             arrays[n] = array
         names = list(output_names) if output_names else self.output_names
-        with self._lock:
+        with self.lock:
             for n, array in arrays.items():
                 self._inputs[n].update_inplace(array)
             self.inner.run_with_iobinding(self._binding, run_options)

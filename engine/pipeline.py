@@ -198,7 +198,7 @@ class SwapPipeline:
                     except queue.Empty:
                         break
                 t0 = time.perf_counter()
-                self._swap_batch(batch, stats)
+                self._swap_batch(batch, stats, on_device=not with_alpha)
                 stats.busy.swap += time.perf_counter() - t0
                 for done in batch:
                     put(swapped, done)
@@ -240,9 +240,20 @@ class SwapPipeline:
             raise errors[0]
         return stats
 
-    def _swap_batch(self, batch: Sequence[_Item], stats: PipelineStats) -> None:
+    def _swap_batch(self, batch: Sequence[_Item], stats: PipelineStats, *, on_device: bool = True) -> None:
         jobs = [(item.frame, item.targets) for item in batch if item.targets]
         if not jobs:
+            return
+        if on_device and getattr(self.swapper, "on_device", None) is not None:
+            # aligned, swapped and pasted back on the swapper's device (swap/on_device.py); a writer that
+            # blends a deep plate needs the faces' weights, which the CPU's paste-back gives
+            done = iter(self.swapper.swap_frames(jobs, self._prepared))
+            for item in batch:
+                if item.targets:
+                    item.frame, count = next(done)
+                    stats.faces_skipped += len(item.targets) - count
+                    stats.frames_swapped += bool(count)
+                    stats.faces_swapped += count
             return
         batched = getattr(self.swapper, "patches_batch", None)
         if callable(batched):

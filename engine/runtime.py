@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from dataclasses import replace
 from types import MappingProxyType, ModuleType
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -57,6 +57,9 @@ from .models.errors import ModelError, ModelNotFoundError
 from .models.routing import Route, backend_class, check_role
 from .settings import EngineSettings, engine_settings
 from .types import ModelKind
+
+if TYPE_CHECKING:
+    from .swap.on_device import OnDevice
 
 __all__ = [
     "CPU",
@@ -262,6 +265,31 @@ class Session:
             return self.fixed.run(feeds, output_names, keep_on_device=keep_on_device, run_options=run_options)
         names = list(output_names) if output_names else self.output_names
         binding = self.inner.io_binding()
+        keep_alive = self._bind_inputs(binding, feeds)   # alive until the run is over
+        for name in names:
+            binding.bind_output(name, self.device, self.device_id)
+        self.inner.run_with_iobinding(binding, run_options)
+        del keep_alive
+        if keep_on_device:
+            return list(binding.get_outputs())
+        return list(binding.copy_outputs_to_cpu())
+
+    def run_into(self, feeds: Mapping[str, Any], outputs: Mapping[str, Any], *, run_options: Any = None) -> Any:
+        """Run with each output written into the ``OrtValue`` given for it (a buffer on this session's
+        device that another session reads next, e.g. a CUDA-graph session's bound input); returns
+        the first of them."""
+        self._check_feeds(feeds)
+        binding = self.inner.io_binding()
+        keep_alive = self._bind_inputs(binding, feeds)   # alive until the run is over
+        for name, value in outputs.items():
+            binding.bind_ortvalue_output(name, value)
+        self.inner.run_with_iobinding(binding, run_options)
+        del keep_alive
+        return next(iter(outputs.values()))
+
+    def _bind_inputs(self, binding: Any, feeds: Mapping[str, Any]) -> list:
+        """Bind ``feeds`` (numpy arrays copied to the device once, device values as they are); the
+        values bound, which must stay alive until the run is over."""
         keep_alive = []
         for name, value in feeds.items():
             if not isinstance(value, self.ort.OrtValue):
@@ -270,12 +298,7 @@ class Session:
                 value = self.ort.OrtValue.ortvalue_from_numpy(array, self.device, self.device_id)
             keep_alive.append(value)
             binding.bind_ortvalue_input(name, value)
-        for name in names:
-            binding.bind_output(name, self.device, self.device_id)
-        self.inner.run_with_iobinding(binding, run_options)
-        if keep_on_device:
-            return list(binding.get_outputs())
-        return list(binding.copy_outputs_to_cpu())
+        return keep_alive
 
     def _check_feeds(self, feeds: Mapping[str, Any]) -> None:
         missing = [n for n in self.input_names if n not in feeds]
@@ -341,6 +364,7 @@ class Runtime:
         self._emaps: dict[str, np.ndarray] = {}
         self._graph_options: dict[str, dict[str, Any]] = {}   #: backend options a model's graph implies
         self._nvenc: Any = None                               #: media.hwcodecs.Probe, made once
+        self._on_device: dict[tuple[str, int], Any] = {}      #: OnDevice graphs, by device and crop size
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -424,12 +448,7 @@ class Runtime:
         for name, options in chosen:
             if name == TENSORRT:
                 Path(options["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # this session only: no warnings about initializers nothing reads
-        if self.settings.intra_op_threads > 0:
-            options.intra_op_num_threads = self.settings.intra_op_threads
-        if not self.settings.ort_spinning:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = self._session_options()
         source = prepared.session_source
         if any(name == TENSORRT for name, _ in chosen):   # TensorRT wants every tensor's shape (models/shapes.py)
             source = self.catalog.tensorrt_source(model)
@@ -441,8 +460,11 @@ class Runtime:
                 inner = self._inference_session(model, source, options, _with_cuda_graph(chosen))
             except ModelError as exc:   # e.g. a node the GPU provider does not run: no graph then
                 log.info("model %r runs without a CUDA graph: %s", model.name, exc)
+        if inner is not None and not _fixed_io(inner):   # a fixed-up graph whose sizes are free (YuNet's)
+            inner, graph = None, False
         if inner is None:
             inner = self._inference_session(model, source, options, chosen)
+        graph = graph and _fixed_io(inner)
         used = list(inner.get_providers())
         on_gpu = any(p in GPU_PROVIDERS for p in used)
         if not on_gpu and any(p in GPU_PROVIDERS for p, _ in chosen):
@@ -463,7 +485,16 @@ class Runtime:
             io_binding=bind, batch_size=self.settings.batch_size, name=model.name, fixed=fixed,
         )
 
-    def _inference_session(self, model: ModelFile, source: Any, options: Any,
+    def _session_options(self) -> Any:
+        options = self.ort.SessionOptions()
+        options.log_severity_level = 3  # this session only: no warnings about initializers nothing reads
+        if self.settings.intra_op_threads > 0:
+            options.intra_op_num_threads = self.settings.intra_op_threads
+        if not self.settings.ort_spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return options
+
+    def _inference_session(self, model: Any, source: Any, options: Any,
                            chosen: list[tuple[str, dict[str, Any]]]) -> Any:
         try:
             return self.ort.InferenceSession(
@@ -518,6 +549,8 @@ class Runtime:
         if model.kind == "swapper" and model.family == "inswapper":
             options.setdefault("emap", self.emap(model))
             options.setdefault("batch_size", self.settings.batch_size)
+            if "on_device" not in options and options.get("pixel_boost", 128) == 128:
+                options["on_device"] = self.on_device(session, 128)
         backend = cls(session, model_id=model.model_id, **options)
         check_backend(backend, _PROTOCOLS[model.kind])
         self.loaded_models[model.model_id] = model
@@ -557,6 +590,36 @@ class Runtime:
             return self._classic(**options)
         return self.load(self.model("swapper", wanted), "swapper", **options)
 
+    def on_device(self, swapper: Session, size: int) -> OnDevice | None:
+        """The align and paste graphs on ``swapper``'s device (:mod:`.swap.on_device`), per
+        ``[engine] gpu_paste``: with GPU sessions (``auto``), always (``on``: the CPU provider runs
+        them too), never (``off``: the CPU's OpenCV paste-back)."""
+        mode = self.settings.gpu_paste
+        if mode == "off" or (mode == "auto" and swapper.device != "cuda"):
+            return None
+        from .swap.on_device import OnDevice, graph_bytes
+
+        key = (swapper.device, size)
+        with self._lock:
+            found = self._on_device.get(key)
+            if found is None:
+                chosen = [(p, o) for p, o in self.providers() if p != TENSORRT]   # shapes vary per frame size
+                if swapper.device == "cpu":
+                    chosen = [(p, o) for p, o in chosen if p not in GPU_PROVIDERS]
+                folder = self.settings.model_cache_folder / "device-graphs"
+                sessions = []
+                for kind in ("align", "paste"):
+                    data = graph_bytes(kind, size, folder)
+                    inner = self._inference_session(_GraphModel(f"faceright {kind}", folder), data,
+                                                    self._session_options(), chosen)
+                    sessions.append(Session(inner, ort=self.ort, device=swapper.device,
+                                            device_id=self.settings.device_id, io_binding=True,
+                                            name=f"faceright {kind}"))
+                found = self._on_device[key] = OnDevice(*sessions, size=size)
+                log.info("faces are aligned and pasted back on %s (%s)", swapper.device,
+                         ", ".join(p for p, _ in chosen))
+            return found
+
     def _classic(self, **options: Any) -> Swapper:
         cls = backend_class("swapper", "classic")
         backend = cls(**options)
@@ -564,7 +627,21 @@ class Runtime:
         return backend
 
 
+@dataclass(frozen=True)
+class _GraphModel:
+    """What an error message names for one of faceright's own graphs (not a model file)."""
+
+    name: str
+    path: Path
+
+
 _PROTOCOLS: Mapping[str, type] = MappingProxyType({"detector": Detector, "recogniser": Recogniser, "swapper": Swapper})
+
+
+def _fixed_io(inner: Any) -> bool:
+    """Whether every input and output of the session ``inner`` has a fixed shape."""
+    return all(all(isinstance(d, int) and d > 0 for d in (t.shape or [None]))
+               for t in [*inner.get_inputs(), *inner.get_outputs()])
 
 
 def _with_cuda_graph(chosen: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -47,6 +47,7 @@ class EngineSettings:
     ort_spinning: bool = False           #: onnxruntime's idle threads spin (burns the codecs' CPU between calls)
     opencv_threads: int = 0              #: OpenCV's pool during a swap (0: OpenCV's default, every core)
     cuda_graphs: bool = True             #: replay fixed-shape models as CUDA graphs on a GPU (engine/fixed_binding.py)
+    gpu_paste: str = "auto"              #: align, swap, paste back on the swapper's device: auto (GPU sessions), on, off
     gpu_codecs: str = "auto"             #: NVDEC/NVENC: auto (with GPU sessions, where they open), on, off (media/hwcodecs.py)
 
     @property
@@ -75,6 +76,8 @@ def engine_settings(config: Config | Mapping[str, Any] | None = None, **override
         overrides["models_dir"] = config.models_dir_env
     settings = settings_from(EngineSettings, config.table("engine"), where="[engine]", **overrides)
     check_gpu_codecs(settings.gpu_codecs)
+    if settings.gpu_paste not in GPU_CODEC_CHOICES:
+        raise ConfigError(f"[engine] gpu_paste must be one of {', '.join(GPU_CODEC_CHOICES)}, not {settings.gpu_paste!r}")
     return replace(settings, models_dir=settings.models_dir or config.home / "models",
                    trt_cache_dir=settings.trt_cache_dir or config.home / "trt-cache",
                    model_cache_dir=settings.model_cache_dir or config.home / "model-cache")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import cv2
 import numpy as np
@@ -32,6 +32,9 @@ from ..align import similarity_transform, template_for
 from ..types import Donor, Face, Frame, Matrix, Patch
 from .masks import box_mask, inner_face_mask
 from .pose import PoseLimits, TurnedFaceError, estimate_pose
+
+if TYPE_CHECKING:
+    from .on_device import OnDevice
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class InSwapper:
         pixel_boost: int = INPUT_SIZE,
         mask: MaskKind = "box",
         max_roll: float | None = 60.0,
+        on_device: OnDevice | None = None,
         **options: Any,
     ) -> None:
         if options:
@@ -151,6 +155,11 @@ class InSwapper:
             self.mask = inner_face_mask(size)
         else:  # e.g. 896 = 7·128 = 8·112: the mask's own template choice would differ from the model's
             self.mask = _resized_mask(inner_face_mask(INPUT_SIZE), size)
+        #: align, swap and paste back on the session's device (:mod:`.on_device`): 128² float32 crops only
+        self.on_device = on_device if size == INPUT_SIZE and self._dtype == np.float32 else None
+        if on_device is not None and self.on_device is None:
+            log.info("%s: pixel_boost %d / %s inputs are aligned and pasted on the CPU", model_id, size,
+                     np.dtype(self._dtype).name)
 
     def __repr__(self) -> str:
         return (f"InSwapper(model_id={self.model_id!r}, batch={self.fixed_batch or f'dynamic≤{self.batch_size}'}, "
@@ -251,6 +260,24 @@ class InSwapper:
                 row.append(Patch(crop=crop, matrix=matrices[face], mask=self.mask))
                 face += 1
             out.append(row)
+        return out
+
+    def swap_frames(self, items: Sequence[tuple[Frame, Sequence[Face]]], prepared: object) -> list[tuple[Frame, int]]:
+        """Each frame with its targets swapped and pasted back on the device (:attr:`on_device`), and
+        how many were; a frame whose targets were all refused comes back as it was, with 0."""
+        if self.on_device is None:
+            raise ModelError(f"{self.model_id}: no device graphs: use patches_batch and paste_back")
+        if not isinstance(prepared, InSwapperDonor):
+            raise TypeError(f"InSwapper needs the donor from its own prepare(), got {type(prepared).__name__}")
+        out = []
+        target_name, source_name = self._input_names
+        for frame, targets in items:
+            matrices = [aligned_matrix(t.landmarks, INPUT_SIZE) for t in targets if not self._refused(t)]
+            if not matrices:
+                out.append((frame, 0))
+                continue
+            out.append((self.on_device.swap(frame, matrices, self.session, self.mask, latent=prepared.latent,
+                                            names=(target_name, source_name, self._output_name)), len(matrices)))
         return out
 
     # -- internals --------------------------------------------------------------------------
