@@ -382,6 +382,7 @@ class Runtime:
             self._sessions.clear()
             self._emaps.clear()
             self._graph_options.clear()
+            self._on_device.clear()
 
     # -- onnxruntime and providers ------------------------------------------------------------------
 
