@@ -5,8 +5,8 @@ the swapper run through its fixed binding (the CUDA graph's buffers) in both.
     python benchmarks/on_device.py [--size 1920x1080] [--frames 48] [--providers CUDAExecutionProvider]
 
 On a machine without a GPU both run on the CPU provider: the device path then only shows what its
-graphs cost there (whole-frame sampling, which is why ``[engine] gpu_paste = "auto"`` keeps it for
-GPU sessions). On a GPU it is the number the path exists for. Prints the median ms per frame of
+graphs cost there (onnxruntime's GridSample and the frame put together again around the face, far
+slower than OpenCV on a CPU, which is why ``[engine] gpu_paste = "auto"`` keeps it for GPU sessions). On a GPU it is the number the path exists for. Prints the median ms per frame of
 each, interleaved over ``--rounds`` rounds, and the largest difference between their frames.
 """
 from __future__ import annotations

@@ -15,7 +15,7 @@ from faceright.engine.select import Selection
 from faceright.engine.settings import EngineSettings
 from faceright.engine.swap.inswapper import INPUT_SIZE, InSwapper, aligned_matrix
 from faceright.engine.swap.masks import box_mask
-from faceright.engine.swap.pasteback import paste_back
+from faceright.engine.swap.pasteback import mask_roi, paste_back
 from faceright.engine.types import Donor, Patch
 
 from onnx_builders import build_arcface, build_inswapper
@@ -74,7 +74,7 @@ def test_the_paste_graph_blends_as_paste_back_does_and_leaves_every_other_pixel_
     matrix = aligned_matrix(_landmarks(260, 190, 2.4, 21), INPUT_SIZE)
     face_rgb = np.random.default_rng(5).random((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
     mask = box_mask(INPUT_SIZE)
-    out = graphs.pasted(graphs.upload(frame), face_rgb, mask, matrix, to_host=True)
+    out = graphs.pasted(graphs.upload(frame), face_rgb, mask, matrix, mask_roi(mask, matrix, frame.shape), to_host=True)
     crop = np.clip(np.rint(face_rgb[0].transpose(1, 2, 0)[..., ::-1] * 255), 0, 255).astype(np.uint8)
     expected = paste_back(frame, [Patch(crop=crop, matrix=matrix, mask=mask)])
     assert out.shape == frame.shape and out.dtype == np.uint8
@@ -96,6 +96,36 @@ def test_the_paste_graph_blends_as_paste_back_does_and_leaves_every_other_pixel_
     support = cv2.warpAffine(np.ones((INPUT_SIZE, INPUT_SIZE), np.float32), matrix, frame.shape[1::-1],
                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0) > 0
     assert np.array_equal(out[~support], frame[~support])          # outside the crop: the frame, exactly
+
+
+@pytest.mark.parametrize("where", [(20, 25, -35), (500, 490, 10)], ids=["top-left corner", "bottom-right corner"])
+def test_a_face_over_the_frames_edge_is_pasted_where_it_lies_and_one_off_the_frame_changes_nothing(runtime, astronaut,
+                                                                                                  where):
+    """The paste works on the face's region only: a region against the frame's edges (nothing left of or
+    above it, or right of or below it) comes back in place, as the CPU's paste-back puts it."""
+    swapper = runtime.swapper()
+    graphs = swapper.on_device
+    frame = np.ascontiguousarray(astronaut)
+    x, y, angle = where
+    matrix = aligned_matrix(_landmarks(x, y, 2.0, angle), INPUT_SIZE)
+    session = swapper.session
+    latent = np.zeros((1, 512), np.float32)
+    latent[0, :3] = 0.2
+    out = graphs.swap(frame, [matrix], session, swapper.mask, latent=latent, names=("target", "source", "output"))
+    # the CPU path on the same matrix: OpenCV's crop, the model, paste-back
+    crop = cv2.warpAffine(frame, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    (swapped,) = session.run(["output"], {"target": crop[None, ..., ::-1].transpose(0, 3, 1, 2) / np.float32(255),
+                                          "source": latent})
+    face = np.clip(np.rint(swapped[0].transpose(1, 2, 0)[..., ::-1] * 255), 0, 255).astype(np.uint8)
+    cpu = paste_back(frame, [Patch(crop=face, matrix=matrix, mask=swapper.mask)])
+    assert out.shape == frame.shape
+    changed = (cpu != frame).any(axis=2)
+    assert changed.sum() > 1000
+    assert np.abs(out.astype(int) - cpu).max() <= 4 and ((out != frame).any(axis=2) != changed).mean() < 0.002
+    off = aligned_matrix(_landmarks(-400, -400, 1.0, 0), INPUT_SIZE)        # wholly outside the frame
+    assert graphs.swap(frame, [off], session, swapper.mask, latent=latent, names=("target", "source", "output")) \
+        is frame
 
 
 def test_a_frame_swapped_on_the_device_is_the_cpu_paths_frame(runtime, astronaut, grace_hopper):
@@ -143,4 +173,4 @@ def test_gpu_paste_follows_the_setting(settings):
     assert Runtime(settings).swapper(pixel_boost=256).on_device is None   # boosted crops: the CPU's paste-back
     # the graphs were built once and kept: a later process makes its sessions without onnx
     assert sorted(p.name for p in (settings.model_cache_folder / "device-graphs").iterdir()) == \
-        ["align-128-v1.onnx", "paste-128-v1.onnx"]
+        ["align-128-v2.onnx", "paste-128-v2.onnx"]

@@ -10,8 +10,9 @@ by onnxruntime on the swapper's provider, and every tensor between them stays wh
 2. the swapper, fed that blob where it lies (a CUDA-graph session's own input buffer: the align
    graph writes straight into it, :mod:`faceright.engine.fixed_binding`);
 3. **paste** (``frame``, the swapped ``face`` ``[1,3,S,S]``, its feathered ``mask`` ``[S,S]``,
-   ``matrix`` ``[1,2,3]`` frame→crop) → the frame with the face blended in where the warped mask
-   weighs more than 0, every other pixel the input's, exactly (``Where``), as
+   ``matrix`` ``[1,2,3]`` frame→crop, ``roi`` ``[4]``: the frame box the mask can weigh, as the CPU's
+   paste-back finds it) → the frame with the face blended in where the warped mask weighs more
+   than 0, sampled over the ROI only, every other pixel the input's, exactly (``Where``), as
    :func:`~faceright.engine.swap.pasteback.paste_back` guarantees on the CPU. Faces go in one at
    a time, later over earlier.
 
@@ -31,13 +32,14 @@ import cv2
 import numpy as np
 
 from ..types import Frame, Matrix
+from .pasteback import Roi, mask_roi
 
 log = logging.getLogger(__name__)
 
 __all__ = ["GRAPH_VERSION", "OnDevice", "align_graph", "paste_graph"]
 
 #: bump when a graph changes: the cached files are named by it
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 _OPSET = 16   # GridSample's first version (bilinear, border / zeros padding, align_corners)
 
 
@@ -115,20 +117,28 @@ def align_graph(size: int) -> bytes:
 def paste_graph(size: int) -> bytes:
     """The paste graph for ``size``² crops (see the module's docstring), serialised."""
     onnx, TensorProto, helper = _helpers()
+    big = np.iinfo(np.int64).max   # Slice's "to the end"
     nodes: list = [
-        helper.make_node("Shape", ["frame"], ["fshape"]),
-        _const(helper, TensorProto, "h_idx", 0, np.int64),
-        _const(helper, TensorProto, "w_idx", 1, np.int64),
-        helper.make_node("Gather", ["fshape", "h_idx"], ["h_i"], axis=0),
-        helper.make_node("Gather", ["fshape", "w_idx"], ["w_i"], axis=0),
-        helper.make_node("Cast", ["h_i"], ["h"], to=TensorProto.FLOAT),
-        helper.make_node("Cast", ["w_i"], ["w"], to=TensorProto.FLOAT),
         _const(helper, TensorProto, "zero_s", 0.0),
         _const(helper, TensorProto, "one_s", 1.0),
-        helper.make_node("Range", ["zero_s", "w", "one_s"], ["xs"]),                    # [W]
-        helper.make_node("Range", ["zero_s", "h", "one_s"], ["ys_flat"]),               # [H]
+        _const(helper, TensorProto, "zero_i", [0], np.int64),
+        _const(helper, TensorProto, "end_i", [big], np.int64),
+        _const(helper, TensorProto, "rows_axis", [0], np.int64),
+        _const(helper, TensorProto, "cols_axis", [1], np.int64),
+    ]
+    for k, name in enumerate(("x0", "y0", "x1", "y1")):     # the ROI: scalars for Range, [1]s for Slice
+        nodes += [_const(helper, TensorProto, f"{name}_idx", k, np.int64),
+                  _const(helper, TensorProto, f"{name}_idx1", [k], np.int64),
+                  helper.make_node("Gather", ["roi", f"{name}_idx"], [f"{name}_i"], axis=0),
+                  helper.make_node("Gather", ["roi", f"{name}_idx1"], [f"{name}_1"], axis=0),
+                  helper.make_node("Cast", [f"{name}_i"], [name], to=TensorProto.FLOAT)]
+    nodes += [
+        helper.make_node("Slice", ["frame", "y0_1", "y1_1", "rows_axis"], ["band"]),          # rows y0:y1
+        helper.make_node("Slice", ["band", "x0_1", "x1_1", "cols_axis"], ["region"]),         # the ROI
+        helper.make_node("Range", ["x0", "x1", "one_s"], ["xs"]),                            # [w] frame x
+        helper.make_node("Range", ["y0", "y1", "one_s"], ["ys_flat"]),                       # [h] frame y
         _const(helper, TensorProto, "col", [-1, 1], np.int64),
-        helper.make_node("Reshape", ["ys_flat", "col"], ["ys"]),                        # [H, 1]
+        helper.make_node("Reshape", ["ys_flat", "col"], ["ys"]),                             # [h, 1]
         _const(helper, TensorProto, "m_shape", [6], np.int64),
         helper.make_node("Reshape", ["matrix", "m_shape"], ["m"]),
     ]
@@ -168,7 +178,7 @@ def paste_graph(size: int) -> bytes:
         helper.make_node("Mul", ["face_hwc", "to_level"], ["face_px"]),
         helper.make_node("Squeeze", ["alpha_s", "axis0"], ["alpha_chw"]),               # [1, H, W]
         helper.make_node("Transpose", ["alpha_chw"], ["alpha"], perm=[1, 2, 0]),        # [H, W, 1]
-        helper.make_node("Cast", ["frame"], ["frame_f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["region"], ["frame_f"], to=TensorProto.FLOAT),
         helper.make_node("Sub", ["face_px", "frame_f"], ["delta"]),
         helper.make_node("Mul", ["delta", "alpha"], ["weighted"]),
         helper.make_node("Add", ["frame_f", "weighted"], ["blend"]),                    # face·α + frame·(1 − α)
@@ -177,15 +187,23 @@ def paste_graph(size: int) -> bytes:
         _const(helper, TensorProto, "hi", 255.0),
         helper.make_node("Clip", ["rounded", "lo", "hi"], ["clipped"]),
         helper.make_node("Cast", ["clipped"], ["blended"], to=TensorProto.UINT8),
-        helper.make_node("Greater", ["alpha", "zero_s"], ["touched"]),                  # [H, W, 1]
-        helper.make_node("Where", ["touched", "blended", "frame"], ["out"]),
+        helper.make_node("Greater", ["alpha", "zero_s"], ["touched"]),                  # [h, w, 1]
+        helper.make_node("Where", ["touched", "blended", "region"], ["pasted"]),
+        # the frame again around the pasted region: left and right of it in its rows, then above and below
+        helper.make_node("Slice", ["band", "zero_i", "x0_1", "cols_axis"], ["left"]),
+        helper.make_node("Slice", ["band", "x1_1", "end_i", "cols_axis"], ["right"]),
+        helper.make_node("Concat", ["left", "pasted", "right"], ["rows"], axis=1),
+        helper.make_node("Slice", ["frame", "zero_i", "y0_1", "rows_axis"], ["above"]),
+        helper.make_node("Slice", ["frame", "y1_1", "end_i", "rows_axis"], ["below"]),
+        helper.make_node("Concat", ["above", "rows", "below"], ["out"], axis=0),
     ]
     graph = helper.make_graph(
         nodes, "faceright_paste",
         [helper.make_tensor_value_info("frame", TensorProto.UINT8, ["h", "w", 3]),
          helper.make_tensor_value_info("face", TensorProto.FLOAT, [1, 3, size, size]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, [size, size]),
-         helper.make_tensor_value_info("matrix", TensorProto.FLOAT, [1, 2, 3])],
+         helper.make_tensor_value_info("matrix", TensorProto.FLOAT, [1, 2, 3]),
+         helper.make_tensor_value_info("roi", TensorProto.INT64, [4])],
         [helper.make_tensor_value_info("out", TensorProto.UINT8, ["h", "w", 3])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="faceright")
     onnx.checker.check_model(model)
@@ -233,11 +251,13 @@ class OnDevice:
             return blob
         return self.align.run_into({"frame": frame, "inverse": inverse}, {"blob": into})
 
-    def pasted(self, frame: Any, face: Any, mask: np.ndarray, matrix: Matrix, *, to_host: bool = False) -> Any:
-        """``frame`` (a device tensor) with ``face`` (``[1,3,S,S]`` on the device) blended in: on the
-        device, or with ``to_host`` as a numpy frame (the one copy down)."""
+    def pasted(self, frame: Any, face: Any, mask: np.ndarray, matrix: Matrix, roi: Roi, *,
+               to_host: bool = False) -> Any:
+        """``frame`` (a device tensor) with ``face`` (``[1,3,S,S]`` on the device) blended in over ``roi``
+        (:func:`~faceright.engine.swap.pasteback.mask_roi`): on the device, or with ``to_host`` as a
+        numpy frame (the one copy down)."""
         feeds = {"frame": frame, "face": face, "mask": np.ascontiguousarray(mask, np.float32),
-                 "matrix": np.asarray(matrix, np.float32).reshape(1, 2, 3)}
+                 "matrix": np.asarray(matrix, np.float32).reshape(1, 2, 3), "roi": np.asarray(roi, np.int64)}
         (out,) = self.paste.run_bound(feeds, keep_on_device=not to_host)
         return out
 
@@ -246,7 +266,8 @@ class OnDevice:
         """``frame`` with one face per frame→crop matrix swapped by ``session`` (an inswapper-shaped
         :class:`~faceright.engine.runtime.Session`; ``names``: its target, source and output) and
         pasted back in order. Every face is cropped from the frame as it came, as on the CPU."""
-        if not matrices:
+        placed = [(m, roi) for m in matrices if (roi := mask_roi(mask, m, frame.shape)) is not None]
+        if not placed:   # every face off the frame
             return frame
         target, source, output = names
         latent = np.ascontiguousarray(latent, np.float32).reshape(1, -1)
@@ -254,7 +275,7 @@ class OnDevice:
         with self._lock:   # a fixed binding's buffers hold one face at a time
             original = self.upload(frame)
             current = original
-            for number, matrix in enumerate(matrices):
+            for number, (matrix, roi) in enumerate(placed):
                 inverse = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
                 if fixed is not None:   # the crop is written into the CUDA graph's own input buffer
                     with fixed.lock:
@@ -263,5 +284,5 @@ class OnDevice:
                 else:
                     blob = self.crops(original, [inverse])
                     (face,) = session.run_bound({target: blob, source: latent}, [output], keep_on_device=True)
-                current = self.pasted(current, face, mask, matrix, to_host=number == len(matrices) - 1)
+                current = self.pasted(current, face, mask, matrix, roi, to_host=number == len(placed) - 1)
         return current

@@ -27,20 +27,26 @@ from .masks import mask_bounds
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Coverage", "WarpedPatch", "coverage_map", "paste_back", "paste_into", "patch_roi", "warp_patch"]
+__all__ = ["Coverage", "WarpedPatch", "coverage_map", "mask_roi", "paste_back", "paste_into", "patch_roi", "warp_patch"]
 
 Roi = tuple[int, int, int, int]  #: (x0, y0, x1, y1) in frame pixels, exclusive ends
 
 
 def patch_roi(patch: Patch, frame_shape: tuple[int, ...]) -> Roi | None:
     """The frame box a patch can change (its mask's support mapped back, clipped), or None if it misses the frame."""
-    bounds = mask_bounds(patch.mask)
+    return mask_roi(patch.mask, patch.matrix, frame_shape)
+
+
+def mask_roi(mask: Mask, matrix: Matrix, frame_shape: tuple[int, ...]) -> Roi | None:
+    """The frame box that ``mask`` (in crop space, ``matrix``: frame → crop) can weigh, clipped to the
+    frame, or None if it misses the frame."""
+    bounds = mask_bounds(mask)
     if bounds is None:
         return None
     bx0, by0, bx1, by1 = bounds
     # bilinear sampling reads a crop pixel from any coordinate less than one pixel away
     corners = np.array([[bx0 - 1, by0 - 1], [bx1, by0 - 1], [bx0 - 1, by1], [bx1, by1]], dtype=np.float64)
-    inverse = cv2.invertAffineTransform(np.asarray(patch.matrix, dtype=np.float64))
+    inverse = cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64))
     mapped = corners @ inverse[:, :2].T + inverse[:, 2]
     height, width = frame_shape[:2]
     x0 = max(0, math.floor(mapped[:, 0].min()))
