@@ -529,7 +529,7 @@ def test_a_10_bit_prores_plate_written_as_h264_says_what_it_loses(studio, tmp_pa
 
 def test_an_exr_plate_is_swapped_without_losing_its_float_pixels_outside_the_face(studio, tmp_path, astronaut,
                                                                                  grace_hopper_path, capsys):
-    oiio = pytest.importorskip("OpenImageIO")
+    oiio = pytest.importorskip("OpenImageIO", reason="EXR and DPX plates need the exr extra (openimageio), part of faceright[test]")
     from clips import make_sequence
     from faceright.images import srgb_decode
 
@@ -574,7 +574,7 @@ def test_an_exr_plate_is_swapped_without_losing_its_float_pixels_outside_the_fac
 
 def test_a_10_bit_dpx_plate_is_swapped_keeping_its_code_values_and_its_label_proven(studio, tmp_path, astronaut,
                                                                                    grace_hopper_path, capsys):
-    oiio = pytest.importorskip("OpenImageIO")
+    oiio = pytest.importorskip("OpenImageIO", reason="EXR and DPX plates need the exr extra (openimageio), part of faceright[test]")
     from clips import make_sequence
     from faceright.labels.metadata import read_metadata
 

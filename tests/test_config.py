@@ -58,7 +58,7 @@ def test_the_environment_is_read_once_when_the_config_is_built(isolated_home, mo
 
 
 def test_the_engine_settings_resolve_their_folders_once(isolated_home, monkeypatch, tmp_path):
-    pytest.importorskip("onnx")
+    pytest.importorskip("onnx", reason="the engine's own dependencies (onnx) are absent from the host-side install")
     from faceright.engine.settings import engine_settings
 
     monkeypatch.setenv("FACERIGHT_MODELS", str(tmp_path / "models"))

@@ -139,7 +139,7 @@ def test_each_png_frame_is_bound_to_its_own_pixels(settings, tmp_path):
 
 
 def test_an_exr_frame_is_bound_to_its_pixels_and_a_changed_pixel_is_named(settings, tmp_path):
-    oiio = pytest.importorskip("OpenImageIO")
+    oiio = pytest.importorskip("OpenImageIO", reason="EXR labels need the exr extra (openimageio), part of faceright[test]")
     from faceright.engine.media.sequence import SequenceWriter
 
     frame = np.zeros((40, 56, 3), np.uint8)

@@ -16,7 +16,7 @@ from faceright.labels.verify import verify_file
 
 pytest_plugins = ("label_fixtures",)   # keys, settings, ocr, still, plate
 
-oiio = pytest.importorskip("OpenImageIO")
+oiio = pytest.importorskip("OpenImageIO", reason="deep plates need the exr extra (openimageio), part of faceright[test]")
 
 H, W = 60, 90
 FACE = (slice(20, 44), slice(30, 66))      # where the stand-in "swap" paints

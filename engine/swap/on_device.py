@@ -18,8 +18,8 @@ by onnxruntime on the swapper's provider, and every tensor between them stays wh
 
 The graphs are built once with ``onnx.helper`` and kept under the model cache (``device-graphs/``),
 so later processes do not import ``onnx``. The same graphs run on the CPU provider in the tests,
-compared with the CPU path (within 2 grey levels inside the faces: float sampling against
-OpenCV's fixed-point one; equal outside them).
+compared with exact bilinear sampling and with the CPU path (a few grey levels inside the faces:
+float sampling against OpenCV's 1/32-pixel grid and its 8-bit crop; equal outside them).
 """
 from __future__ import annotations
 
