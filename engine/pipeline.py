@@ -101,12 +101,15 @@ class SwapPipeline:
         progress: ProgressCallback | None = None,
         swap_from: int | None = None,
         with_alpha: bool = False,
+        frames_owned: bool = False,
     ) -> PipelineStats:
         """Stream ``frames`` through the stages into ``write``. Frames before ``swap_from`` (a farm
         chunk's lead-in from the key frame before it) are analysed, so faces are tracked from
         there, but neither swapped nor handed to ``write``. ``with_alpha`` calls
         ``write(index, frame, alpha)`` with how much of each pixel the faces replaced (H×W float32,
-        None for a frame nothing was pasted into): a writer keeping a deep plate blends with it."""
+        None for a frame nothing was pasted into): a writer keeping a deep plate blends with it.
+        ``frames_owned`` says each frame is a new array nobody else holds (a reader's
+        ``fresh_frames``): the faces are pasted into it instead of into a copy."""
         stats = PipelineStats()
         stop = threading.Event()
         errors: list[BaseException] = []
@@ -198,7 +201,7 @@ class SwapPipeline:
                     except queue.Empty:
                         break
                 t0 = time.perf_counter()
-                self._swap_batch(batch, stats, on_device=not with_alpha)
+                self._swap_batch(batch, stats, on_device=not with_alpha, in_place=frames_owned)
                 stats.busy.swap += time.perf_counter() - t0
                 for done in batch:
                     put(swapped, done)
@@ -240,7 +243,8 @@ class SwapPipeline:
             raise errors[0]
         return stats
 
-    def _swap_batch(self, batch: Sequence[_Item], stats: PipelineStats, *, on_device: bool = True) -> None:
+    def _swap_batch(self, batch: Sequence[_Item], stats: PipelineStats, *, on_device: bool = True,
+                    in_place: bool = False) -> None:
         jobs = [(item.frame, item.targets) for item in batch if item.targets]
         if not jobs:
             return
@@ -267,6 +271,6 @@ class SwapPipeline:
             patches = next(it)
             stats.faces_skipped += len(item.targets) - len(patches)
             if patches:
-                item.frame = paste_back(item.frame, patches, item.coverage)
+                item.frame = paste_back(item.frame, patches, item.coverage, in_place=in_place)
                 stats.frames_swapped += 1
                 stats.faces_swapped += len(patches)

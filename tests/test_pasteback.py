@@ -155,6 +155,17 @@ def test_the_source_frame_is_never_modified(t1):
     assert same is not frame and np.array_equal(same, frame)
 
 
+
+def test_in_place_blends_into_a_frame_that_is_the_callers_to_change_and_copies_any_other(t1):
+    patch = noise_patch(landmarks_at(640, 420, 2.5))
+    expected = paste_back(t1, [patch])
+    frame = t1.copy()
+    out = paste_back(frame, [patch], in_place=True)
+    assert out is frame and np.array_equal(frame, expected)
+    strided = np.ascontiguousarray(np.repeat(t1, 2, axis=1))[:, ::2]     # not C-contiguous: copied
+    out = paste_back(strided, [patch], in_place=True)
+    assert out is not strided and np.array_equal(out, expected) and np.array_equal(strided, t1)
+
 def test_paste_into_works_in_place_on_a_canvas(t1):
     canvas = t1.copy()
     patch = noise_patch(landmarks_at(640, 420, 2.5), mask=box_mask(SIZE))

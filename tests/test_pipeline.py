@@ -84,6 +84,28 @@ def test_only_the_face_region_changes_and_identity_moves_to_the_donor(analyser, 
     assert cosine(swapped.embedding, donor.face.embedding) > cosine(before.embedding, donor.face.embedding) + 0.25
 
 
+
+def test_frames_the_pipeline_owns_are_pasted_into_without_a_copy_and_give_the_same_pictures(analyser, donor,
+                                                                                           astronaut):
+    def frames():
+        return [(i, np.ascontiguousarray(np.roll(astronaut, 4 * i, axis=1))) for i in range(4)]
+
+    pipeline = SwapPipeline(analyser.faces, ClassicSwapper(), donor, Selection("largest"), queue_size=2, batch_size=2)
+    _, copied, _ = _collect(pipeline, iter(frames()))
+    owned = frames()
+    stats, out, _ = _collect(pipeline, iter(owned), frames_owned=True)
+    assert stats.frames_swapped == 4
+    for i, frame in owned:
+        assert out[i] is frame, "an owned frame is the canvas itself"
+        assert np.array_equal(out[i], copied[i])
+    # a frame that cannot be written (a shared, read-only array) is still copied
+    shared = frames()
+    for _, frame in shared:
+        frame.setflags(write=False)
+    _, out, _ = _collect(pipeline, iter(shared), frames_owned=True)
+    assert all(out[i] is not frame and np.array_equal(out[i], copied[i]) for i, frame in shared)
+    assert np.array_equal(shared[0][1], astronaut)
+
 def test_memory_stays_flat_however_long_the_clip():
     """At most a bounded number of frames are between decoder and encoder, for 2000 frames."""
     produced = 0

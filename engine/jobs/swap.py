@@ -292,7 +292,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
 
                 stats = pipeline.run(source, write, total=len(span), progress=progress,
                                      swap_from=span.first + request.lead_in if request.lead_in else None,
-                                     with_alpha=blends)
+                                     with_alpha=blends, frames_owned=getattr(source, "fresh_frames", False))
         except LabelNotProvenError:
             pass   # the staged file is gone; the report says why
         written = sink.frames if isinstance(sink, SequenceWriter) else span   # a sequence's own file numbers

@@ -459,6 +459,9 @@ class SequenceReader:
     Every frame must have the first frame's size.
     """
 
+    #: every frame yielded is read from its file into a new array, the caller's to change
+    fresh_frames = True
+
     def __init__(self, path: str | os.PathLike, frames: FrameRange | tuple[int, int] | range | None = None,
                  *, rate: Fraction | int | str = 24, dtype: Dtype = "uint8", info: MediaInfo | None = None,
                  timecode: str | None = None):

@@ -260,6 +260,10 @@ class VideoReader:
     decodes in software and says why once, or, with ``hwaccel_required``, refuses.
     """
 
+    #: every frame yielded is a new array (PyAV converts each decoded frame into its own), the
+    #: caller's to change: the pipeline pastes faces into it without a copy
+    fresh_frames = True
+
     def __init__(self, path: str | os.PathLike, frames: FrameRange | tuple[int, int] | range | None = None,
                  *, info: MediaInfo | None = None, threads: int = 0, accurate_color: bool = True,
                  hwaccel: str | None = None, hwaccel_device: int = 0, hwaccel_required: bool = False):

@@ -138,13 +138,20 @@ def paste_into(canvas: Frame, patch: Patch, coverage: Coverage | None = None) ->
     return warped.roi
 
 
-def paste_back(frame: Frame, patches: Sequence[Patch], coverage: Coverage | None = None) -> Frame:
+def paste_back(frame: Frame, patches: Sequence[Patch], coverage: Coverage | None = None, *,
+               in_place: bool = False) -> Frame:
     """A copy of ``frame`` with every patch blended in, in order (later patches over earlier ones).
 
     Only each patch's region is warped and blended; every pixel where no warped mask weighs
-    more than 0 is bit-identical to ``frame``, which itself is never modified.
+    more than 0 is bit-identical to ``frame``, which itself is never modified, unless ``in_place``
+    says it is the caller's to change (a reader's fresh frame): then a writable C-contiguous
+    ``uint8`` frame is blended into and returned, which saves a whole-frame copy (at 1080p its
+    page faults cost more than the blend).
     """
-    canvas = np.array(frame, dtype=np.uint8, copy=True, order="C")
+    if in_place and frame.dtype == np.uint8 and frame.flags.c_contiguous and frame.flags.writeable:
+        canvas = frame
+    else:
+        canvas = np.array(frame, dtype=np.uint8, copy=True, order="C")
     for patch in patches:
         paste_into(canvas, patch, coverage)
     return canvas
