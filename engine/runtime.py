@@ -366,6 +366,7 @@ class Runtime:
         self._nvenc: Any = None                               #: media.hwcodecs.Probe, made once
         self._on_device: dict[tuple[str, int], Any] = {}      #: OnDevice graphs, by device and crop size
         self._lock = threading.RLock()
+        self._making: dict[_SessionKey, threading.Lock] = {}   #: a lock per session being made
 
     def __repr__(self) -> str:
         return f"Runtime({len(self._sessions)} sessions, models in {self.catalog.folder})"
@@ -433,8 +434,19 @@ class Runtime:
             found = self._sessions.get(key)
             if found is not None:
                 return found
+            making = self._making.setdefault(key, threading.Lock())
+        # made under its own key's lock: two threads loading different models (the job's analyser and
+        # the license's recogniser, engine/jobs/swap.py) make their sessions at once, onnxruntime
+        # releasing the GIL meanwhile; two asking for the same model get one session
+        with making:
+            with self._lock:
+                found = self._sessions.get(key)
+            if found is not None:
+                return found
             session = self._create(model, chosen)
-            self._sessions[key] = session
+            with self._lock:
+                self._sessions[key] = session
+                self._making.pop(key, None)
             return session
 
     def _create(self, model: ModelFile, chosen: list[tuple[str, dict[str, Any]]]) -> Session:

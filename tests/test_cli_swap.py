@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -233,6 +234,31 @@ def test_an_installed_inswapper_and_arcface_are_used_by_default(studio, tmp_path
     changed = [np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 60 for a, b in zip(plate_frames, out_frames)]
     assert all(c.mean() > 0.02 for c in changed)
 
+
+
+def test_the_documents_recogniser_and_the_swapper_load_while_the_donor_is_analysed(studio, tmp_path, plate,
+                                                                                   grace_hopper_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    build_inswapper(models / "swap.onnx")
+    build_arcface(models / "rec.onnx")
+    for name in ("swap.onnx", "rec.onnx"):
+        assert main(["models", "--models-dir", str(models), "add", str(models / name)]) == 0
+    made: dict[str, str] = {}
+    create = Runtime._create
+
+    def recorded(runtime, model, chosen):
+        made[model.name] = threading.current_thread().name
+        return create(runtime, model, chosen)
+
+    monkeypatch.setattr(Runtime, "_create", recorded)
+    code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(tmp_path / "o.mov"),
+                "--models-dir", str(models), "--frames", "0-1")
+    assert code == 0
+    # the analyser (YuNet + the user's ArcFace) on the job's thread; the SFace the documents' references
+    # were made with, and the swapper, on the loading thread at the same time
+    assert made["rec"] == made["yunet-2023mar-int8bq"] == threading.main_thread().name
+    assert made["sface-2021dec-int8bq"].startswith("faceright-load") and made["swap"].startswith("faceright-load")
 
 def test_a_video_codec_setting_is_no_obstacle_to_a_sequence_output(studio, tmp_path, plate, grace_hopper_path, capsys):
     """--crf/--preset (or a FaceShot's swap.crf) name libx264's settings: a sequence output has no use for them."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import threading
 import types
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -150,6 +152,34 @@ def test_one_session_per_model_and_device_is_reused(settings, tmp_path):
     runtime.close()
     assert runtime.session_count == 0 and runtime.session(rec) is not first
 
+
+
+def test_two_threads_make_two_models_sessions_at_once_and_one_models_session_once(settings):
+    build_arcface(settings.models_folder / "rec.onnx")
+    register(settings.models_folder / "rec.onnx")
+    fake, made = fake_ort([CPU]), []
+    real = onnxruntime.InferenceSession
+    both_inside = threading.Barrier(2, timeout=10)   # broken (an error) when one waits for the other
+
+    def session(source, sess_options=None, providers=None, provider_options=None):
+        made.append(threading.current_thread().name)
+        if len(made) <= 2:
+            both_inside.wait()
+        return real(source, sess_options=sess_options, providers=providers)
+
+    fake.InferenceSession = session
+    runtime = Runtime(settings, ort=fake)
+    rec, det = runtime.catalog.find("recogniser", "rec"), runtime.catalog.find("detector")
+    with ThreadPoolExecutor(2) as pool:
+        made_at_once = [pool.submit(runtime.session, m) for m in (rec, det)]
+        sessions = [f.result() for f in made_at_once]
+    assert len(made) == 2 and sessions[0] is not sessions[1]
+    made.clear()
+    runtime.close()
+    with ThreadPoolExecutor(2) as pool:     # the same model asked twice at once: made once, shared
+        both_inside = threading.Barrier(1)
+        twice = [f.result() for f in [pool.submit(runtime.session, rec) for _ in range(2)]]
+    assert len(made) == 1 and twice[0] is twice[1] and runtime.session_count == 1
 
 def test_other_providers_get_another_session(settings, caplog):
     build_arcface(settings.models_folder / "rec.onnx")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -127,9 +128,15 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
                  progress: ProgressCallback | None = None) -> SwapOutcome:
     """:func:`swap_shot` with the engine's request given: the farm's chunks write a part of the shot's
     range into an intermediate sequence, after the same verification."""
-    prepared = prepare(request, runtime)
-    coverage = coverage_of(shot, media, prepared, runtime, config, first_selected(media.plate, shot, prepared,
-                                  keyframe_interval=runtime.settings.keyframe_interval))
+    # the models the documents' evidence and the render need load on a second thread while this one
+    # finds the donor's face and the plate's first selected face (onnxruntime releases the GIL while
+    # it makes a session): nothing is swapped before the coverage below says so
+    with ThreadPoolExecutor(1, thread_name_prefix="faceright-load") as pool:
+        loading = pool.submit(load_ahead, runtime, media, request.swapper)
+        prepared = prepare(request, runtime)
+        selected = first_selected(media.plate, shot, prepared, keyframe_interval=runtime.settings.keyframe_interval)
+        recognisers = loading.result()
+    coverage = coverage_of(shot, media, prepared, runtime, config, selected, recognisers=recognisers)
     if coverage.blocks:
         raise SwapRefusedError(
             f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
@@ -197,12 +204,27 @@ def prepare_donor(request: SwapRequest, analyser: Any) -> Prepared:
     return Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
 
 
+def load_ahead(runtime: Runtime, media: Any, swapper: str | None) -> dict[str, Any]:
+    """The recognisers the license's and the release's face references were made with (by model id,
+    None where this machine has none), then the swapper's session made (a failure to load it is
+    left for the render to report, in its turn after the coverage)."""
+    wanted = {m for m in (reference_model(media.license), reference_model(media.release)) if m is not None}
+    recognisers = {model_id: recogniser_for(runtime, model_id) for model_id in sorted(wanted)}
+    try:
+        runtime.swapper(swapper)
+    except FaceRightError as exc:
+        log.debug("the swapper did not load ahead: %s", exc)
+    return recognisers
+
+
 def coverage_of(shot: FaceShot, media: Any, prepared: Prepared, runtime: Runtime, config: Config,
-              selected: list[tuple[int, Any, Face]]) -> Coverage:
+                selected: list[tuple[int, Any, Face]], *, recognisers: Mapping[str, Any] | None = None) -> Coverage:
     """Verify the documents with evidence made by the recogniser each document's reference was
-    made with, when this machine has it (else the analyser's: the verifier names the mismatch)."""
+    made with, when this machine has it (else the analyser's: the verifier names the mismatch).
+    ``recognisers``: those already loaded, by model id (:func:`load_ahead`)."""
     def evidence(wanted: str | None, image: Any, face: Face, source: str) -> FaceEvidence:
-        recogniser = recogniser_for(runtime, wanted) or prepared.analyser.recogniser
+        known = recognisers is not None and wanted in recognisers
+        recogniser = (recognisers[wanted] if known else recogniser_for(runtime, wanted)) or prepared.analyser.recogniser
         if recogniser is prepared.analyser.recogniser and face.embedding is not None:
             return FaceEvidence(face.embedding, recogniser.model_id, source)
         return FaceEvidence(recogniser.embed(image, [face])[0], recogniser.model_id, source)

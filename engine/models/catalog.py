@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -154,6 +155,7 @@ class Catalog:
         self._hashes: dict[tuple[Path, int, int], str] = {}
         self._scanned: tuple[tuple, list[_Entry]] | None = None
         self._warned: set[str] = set()
+        self._listing = threading.Lock()   #: one listing at a time (a job loads models from two threads)
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> "Catalog":
@@ -250,10 +252,11 @@ class Catalog:
     def _entries(self) -> list[_Entry]:
         """The manifest's, the folder's and the shipped models, listed again only when the
         folder or the manifest changed (not per lookup)."""
-        fingerprint = self._fingerprint()
-        if self._scanned is None or self._scanned[0] != fingerprint:
-            self._scanned = (fingerprint, self._scan())
-        return list(self._scanned[1])
+        with self._listing:
+            fingerprint = self._fingerprint()
+            if self._scanned is None or self._scanned[0] != fingerprint:
+                self._scanned = (fingerprint, self._scan())
+            return list(self._scanned[1])
 
     def _scan(self) -> list[_Entry]:
         entries: list[_Entry] = []
