@@ -593,15 +593,25 @@ def _read_pyav(path: Path) -> list[Occurrence]:
     return found
 
 
-def _read_ffprobe(path: Path, ffprobe: str) -> list[Occurrence]:
-    result = subprocess.run(
+def _start_ffprobe(path: Path, ffprobe: str) -> subprocess.Popen:
+    """ffprobe started on ``path``: it runs (most of it is its own start-up) while the other readers read."""
+    return subprocess.Popen(
         [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    if result.returncode != 0:
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        raise MediaError(f"ffprobe failed on {path}: {lines[-1] if lines else f'exit code {result.returncode}'}")
-    report = json.loads(result.stdout)
+
+
+def _read_ffprobe(path: Path, probe: subprocess.Popen) -> list[Occurrence]:
+    try:
+        stdout, stderr = probe.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.communicate()
+        raise
+    if probe.returncode != 0:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        raise MediaError(f"ffprobe failed on {path}: {lines[-1] if lines else f'exit code {probe.returncode}'}")
+    report = json.loads(stdout)
     found = [Occurrence("ffprobe", "format.tags", k, v)
              for k, v in report.get("format", {}).get("tags", {}).items() if _AIGC_NAME.search(k)]
     for stream in report.get("streams", []):
@@ -610,24 +620,41 @@ def _read_ffprobe(path: Path, ffprobe: str) -> list[Occurrence]:
     return found
 
 
+def _raise(exc: BaseException) -> list[Occurrence]:
+    raise exc
+
+
 def read_metadata(path: Path, *, use_ffprobe: bool = True) -> MetadataEvidence:
     """Every AIGC occurrence in ``path``, as each independent reader sees it."""
     container = container_of(path)
     evidence = MetadataEvidence(path, container)
     readers = [("structure", lambda: _STRUCTURE_READERS[container](path))]
+    probe: subprocess.Popen | OSError | None = None
     if container in VIDEO_CONTAINERS:
-        readers.append(("pyav", lambda: _read_pyav(path)))
         ffprobe = shutil.which("ffprobe") if use_ffprobe else None
         if ffprobe:
-            readers.append(("ffprobe", lambda: _read_ffprobe(path, ffprobe)))
-    for name, read in readers:
-        try:
-            evidence.occurrences.extend(read())
-            evidence.readers.append(name)
-        except (MediaError, OSError, ValueError, IndexError, struct.error, subprocess.TimeoutExpired) as exc:
-            evidence.problems.append(f"{name}: {exc}")
-        except Exception as exc:  # av.error.* derive from OSError/ValueError mostly; keep the reason
-            evidence.problems.append(f"{name}: {type(exc).__name__}: {exc}")
+            try:
+                probe = _start_ffprobe(path, ffprobe)
+            except OSError as exc:
+                probe = exc
+        readers.append(("pyav", lambda: _read_pyav(path)))
+        if isinstance(probe, OSError):
+            readers.append(("ffprobe", lambda: _raise(probe)))
+        elif probe is not None:
+            readers.append(("ffprobe", lambda: _read_ffprobe(path, probe)))
+    try:
+        for name, read in readers:
+            try:
+                evidence.occurrences.extend(read())
+                evidence.readers.append(name)
+            except (MediaError, OSError, ValueError, IndexError, struct.error, subprocess.TimeoutExpired) as exc:
+                evidence.problems.append(f"{name}: {exc}")
+            except Exception as exc:  # av.error.* derive from OSError/ValueError mostly; keep the reason
+                evidence.problems.append(f"{name}: {type(exc).__name__}: {exc}")
+    finally:
+        if container in VIDEO_CONTAINERS and isinstance(probe, subprocess.Popen) and probe.poll() is None:
+            probe.kill()     # interrupted before its turn came
+            probe.wait()
     return evidence
 
 
