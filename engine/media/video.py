@@ -52,7 +52,7 @@ from faceright.engine.media.errors import (
     VariableFrameRateError,
 )
 from faceright.engine.media.info import ColorInfo, FrameRange, MediaInfo
-from faceright.engine.media.video_fidelity import PlateRestorer, VideoPlate
+from faceright.engine.media.video_fidelity import PlateRestorer, VideoPlate, wrap_bgr
 from faceright.engine.types import Frame
 from faceright.errors import MediaError, OutputError
 from faceright.labels.aigc import AigcLabel, LabelSigner
@@ -846,8 +846,7 @@ class VideoWriter:
         if self._restorer is not None:    # a deeper-than-8-bit plate: its own samples outside the swap
             image = self._restorer.frame(frame, alpha)
         else:
-            image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
-            image = image.reformat(format=self.pix_fmt, dst_colorspace=self._sws_space,
+            image = wrap_bgr(frame).reformat(format=self.pix_fmt, dst_colorspace=self._sws_space,
                                    dst_color_range=self._sws_range, interpolation=self._interpolation)
         image.pts = self.frames_written
         image.time_base = 1 / self.rate

@@ -31,13 +31,23 @@ from faceright.errors import MediaError
 
 from .info import FrameRange, MediaInfo
 
-__all__ = ["VideoPlate", "PlateRestorer", "applies", "changed_pixels", "depth_of"]
+__all__ = ["VideoPlate", "PlateRestorer", "applies", "changed_pixels", "depth_of", "wrap_bgr"]
 
 #: pixels added around the changed region before its 16-bit conversion (swscale's chroma filters
 #: look a few samples to each side)
 _PAD = 16
 #: the bounding box's corners are multiples of this (every chroma grid faceright writes divides it)
 _ALIGN = 4
+
+
+def wrap_bgr(bgr: np.ndarray) -> Any:
+    """An ``av.VideoFrame`` over a BGR ``uint8`` array's own memory, for one conversion into the
+    writer's format (the writer's and :class:`PlateRestorer`'s): no copy of the frame first
+    (``from_ndarray`` copies it, ~4 ms a 1080p frame, mostly page faults). The array must outlive
+    the conversion; PyAV without ``from_numpy_buffer`` copies."""
+    bgr = np.ascontiguousarray(bgr)
+    wrap = getattr(av.VideoFrame, "from_numpy_buffer", None)
+    return wrap(bgr, format="bgr24") if wrap is not None else av.VideoFrame.from_ndarray(bgr, format="bgr24")
 
 
 def depth_of(pix_fmt: str) -> int:
@@ -139,7 +149,7 @@ class PlateRestorer:
 
     def _encode(self, bgr: np.ndarray) -> Any:
         """An 8-bit BGR crop converted as the writer converts the swap's frames."""
-        return av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24").reformat(
+        return wrap_bgr(bgr).reformat(
             format=self.pix_fmt, dst_colorspace=self._colorspace, dst_color_range=self._range,
             interpolation=self._interpolation)
 
