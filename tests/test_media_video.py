@@ -343,3 +343,21 @@ def test_reading_a_long_clip_keeps_memory_flat(tmp_path, astronaut):
     assert count == 480
     growth = peak - before
     assert growth < 40 * 2 ** 20, f"resident memory grew by {growth / 2 ** 20:.0f} MB"
+
+
+def test_a_frame_is_converted_from_its_own_memory_as_a_copy_of_it_would_be(astronaut):
+    from faceright.engine.media.video_fidelity import wrap_bgr
+
+    frame = np.ascontiguousarray(astronaut[:, :, ::-1])
+    strided = astronaut[:, :, ::-1]                       # not contiguous: made so first
+    for source in (frame, strided):
+        wrapped = wrap_bgr(source)
+        for pix_fmt in ("yuv420p", "yuv422p10le"):
+            ours = wrapped.reformat(format=pix_fmt).to_ndarray()
+            copied = av.VideoFrame.from_ndarray(np.ascontiguousarray(source), format="bgr24").reformat(
+                format=pix_fmt).to_ndarray()
+            assert np.array_equal(ours, copied)
+    converted = wrap_bgr(frame).reformat(format="yuv420p")
+    before = converted.to_ndarray().copy()
+    frame[:] = 0                                          # the array reused after the conversion
+    assert np.array_equal(converted.to_ndarray(), before)
