@@ -620,28 +620,22 @@ def _read_ffprobe(path: Path, probe: subprocess.Popen) -> list[Occurrence]:
     return found
 
 
-def _raise(exc: BaseException) -> list[Occurrence]:
-    raise exc
-
-
 def read_metadata(path: Path, *, use_ffprobe: bool = True) -> MetadataEvidence:
     """Every AIGC occurrence in ``path``, as each independent reader sees it."""
     container = container_of(path)
     evidence = MetadataEvidence(path, container)
     readers = [("structure", lambda: _STRUCTURE_READERS[container](path))]
-    probe: subprocess.Popen | OSError | None = None
+    probe: subprocess.Popen | None = None
     if container in VIDEO_CONTAINERS:
+        readers.append(("pyav", lambda: _read_pyav(path)))
         ffprobe = shutil.which("ffprobe") if use_ffprobe else None
         if ffprobe:
-            try:
+            try:   # started now, read in its turn: it runs while the readers before it read
                 probe = _start_ffprobe(path, ffprobe)
             except OSError as exc:
-                probe = exc
-        readers.append(("pyav", lambda: _read_pyav(path)))
-        if isinstance(probe, OSError):
-            readers.append(("ffprobe", lambda: _raise(probe)))
-        elif probe is not None:
-            readers.append(("ffprobe", lambda: _read_ffprobe(path, probe)))
+                evidence.problems.append(f"ffprobe: {exc}")
+            else:
+                readers.append(("ffprobe", lambda: _read_ffprobe(path, probe)))
     try:
         for name, read in readers:
             try:
@@ -652,7 +646,7 @@ def read_metadata(path: Path, *, use_ffprobe: bool = True) -> MetadataEvidence:
             except Exception as exc:  # av.error.* derive from OSError/ValueError mostly; keep the reason
                 evidence.problems.append(f"{name}: {type(exc).__name__}: {exc}")
     finally:
-        if container in VIDEO_CONTAINERS and isinstance(probe, subprocess.Popen) and probe.poll() is None:
+        if probe is not None and probe.poll() is None:
             probe.kill()     # interrupted before its turn came
             probe.wait()
     return evidence
