@@ -1,15 +1,19 @@
 """The catalog finds the user's models and the shipped ones, checks hashes, and picks a model per role."""
 from __future__ import annotations
 
-import logging
-
 import hashlib
 import json
+import logging
+import os
 import shutil
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from faceright.engine.models import catalog as catalog_module
+from faceright.engine.models import hashes as hashes_module
 from faceright.engine.models.catalog import MANIFEST_FORMAT, Catalog
 from faceright.engine.models.errors import (
     ModelHashMismatchError,
@@ -17,6 +21,7 @@ from faceright.engine.models.errors import (
     ModelRoleError,
     UnknownModelError,
 )
+from faceright.engine.models.prepared import ModelCache
 from faceright.engine.models.shipped import SHIPPED
 from faceright.engine.settings import engine_settings
 from faceright.errors import ModelError
@@ -242,6 +247,104 @@ def test_a_file_is_hashed_once_per_catalog(folder, monkeypatch):
     assert len(calls) == 3  # rec.onnx + the two shipped files
     Catalog(folder).all()   # a new catalog hashes again
     assert len(calls) == 6
+
+
+def test_two_threads_of_one_job_hash_each_file_once_between_them(folder, monkeypatch):
+    """A job looks models up from its thread and its loading thread at once (engine/jobs/swap.py)."""
+    build_arcface(folder / "rec.onnx")
+    calls = []
+    real = catalog_module.sha256_of
+    started = threading.Barrier(2)
+
+    def slow(path):
+        calls.append(Path(path).name)
+        time.sleep(0.05)              # long enough for the other thread to ask for the same file
+        return real(path)
+
+    monkeypatch.setattr(catalog_module, "sha256_of", slow)
+    catalog = Catalog(folder)
+
+    def look_up():
+        started.wait(10)
+        catalog.all()
+
+    threads = [threading.Thread(target=look_up) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(calls) == sorted(["rec.onnx", *(m.locate().name for m in SHIPPED)])
+
+
+def _counting_hashes(monkeypatch) -> list:
+    calls = []
+    real = catalog_module.sha256_of
+    monkeypatch.setattr(catalog_module, "sha256_of", lambda p: calls.append(Path(p).name) or real(p))
+    return calls
+
+
+def _remembering(folder, tmp_path, **kw) -> Catalog:
+    return Catalog(folder, cache=ModelCache(tmp_path / "model-cache"), **kw)
+
+
+def test_a_later_process_takes_an_unchanged_files_hash_from_the_cache_folder(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(hashes_module, "RACY_S", 0.0)   # the files were just written; see the next tests
+    build_arcface(folder / "rec.onnx")
+    _remembering(folder, tmp_path).add(folder / "rec.onnx")
+    calls = _counting_hashes(monkeypatch)
+    first = {m.name: m.sha256 for m in _remembering(folder, tmp_path).all()}
+    shipped = sorted(m.locate().name for m in SHIPPED)
+    assert sorted(calls) == shipped   # rec.onnx was hashed by add (its own catalog) and remembered by its stamp
+    assert first["rec"] == sha(folder / "rec.onnx") and first["sface-2021dec-int8bq"] == SFACE_SHA
+    again = {m.name: m.sha256 for m in _remembering(folder, tmp_path).all()}
+    assert again == first and sorted(calls) == shipped   # the next catalog hashes nothing
+    # `faceright models verify` hashes every file afresh
+    checks = _remembering(folder, tmp_path, remembered=False).verify()
+    assert sorted(calls) == sorted([*shipped, "rec.onnx", *shipped])
+    assert all(c.status == "verified" for c in checks)
+
+
+def test_a_file_replaced_with_the_same_size_and_time_is_hashed_again_and_its_mismatch_found(folder, tmp_path,
+                                                                                           monkeypatch):
+    monkeypatch.setattr(hashes_module, "RACY_S", 0.0)
+    build_arcface(folder / "rec.onnx", seed=1)
+    registered = _remembering(folder, tmp_path).add(folder / "rec.onnx")
+    assert _remembering(folder, tmp_path).find("recogniser", "rec").status == "verified"
+    other = tmp_path / "other.onnx"
+    build_arcface(other, seed=2)                       # other weights, same size
+    st = (folder / "rec.onnx").stat()
+    assert other.stat().st_size == st.st_size
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, folder / "rec.onnx")             # same name, size and modification time
+    calls = _counting_hashes(monkeypatch)
+    with pytest.raises(ModelHashMismatchError):
+        _remembering(folder, tmp_path).find("recogniser", "rec")
+    assert calls == ["rec.onnx"]
+    assert registered.sha256 != sha(folder / "rec.onnx")
+
+
+def test_a_file_changed_just_before_it_was_hashed_is_not_remembered(folder, tmp_path, monkeypatch):
+    """Time stamps are as coarse as the kernel's clock tick: a file written in place within it may keep
+    its stamp, so a hash taken that soon is not kept (git's "racily clean" entries)."""
+    build_arcface(folder / "rec.onnx")
+    calls = _counting_hashes(monkeypatch)
+    _remembering(folder, tmp_path).all()
+    _remembering(folder, tmp_path).all()
+    assert calls.count("rec.onnx") == 2          # just written: hashed by each catalog
+    assert calls.count("face_recognition_sface_2021dec_int8bq.onnx") == 1   # installed long ago: remembered
+
+
+def test_unreadable_remembered_hashes_only_cost_the_hashing(folder, tmp_path, monkeypatch, caplog):
+    build_arcface(folder / "rec.onnx")
+    cache = tmp_path / "model-cache"
+    cache.mkdir()
+    (cache / "hashes.json").write_bytes(b"\xff\xfe not json")
+    calls = _counting_hashes(monkeypatch)
+    with caplog.at_level(logging.INFO):
+        models = {m.name: m for m in _remembering(folder, tmp_path).all()}
+    assert models["sface-2021dec-int8bq"].sha256 == SFACE_SHA and "rec.onnx" in calls
+    assert "hashes.json" in caplog.text and "hashed again" in caplog.text
+    assert json.loads((cache / "hashes.json").read_text())["format"] == hashes_module.HASHES_FORMAT  # rewritten
 
 
 def test_a_broken_manifest_is_a_config_error_naming_the_file(folder):

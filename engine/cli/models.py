@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     lst.set_defaults(func=_list)
 
-    ver = cmds.add_parser("verify", help="check each model file's sha256, size and readability")
+    ver = cmds.add_parser("verify", help="check each model file's sha256 (hashed afresh), size and readability")
     ver.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=_verify)
@@ -45,11 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.set_defaults(func=_add)
 
 
-def _catalog(args: argparse.Namespace) -> Catalog:
+def _catalog(args: argparse.Namespace, *, remembered: bool = True) -> Catalog:
     from faceright.engine.models.catalog import Catalog
     from faceright.engine.settings import engine_settings
 
-    return Catalog.from_settings(engine_settings(models_dir=args.models_dir))
+    return Catalog.from_settings(engine_settings(models_dir=args.models_dir), remembered=remembered)
 
 
 def _check_json(check: Check) -> dict:
@@ -82,7 +82,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    checks = _catalog(args).verify(args.names)
+    checks = _catalog(args, remembered=False).verify(args.names)   # every file hashed afresh
     failed = [c for c in checks if not c.ok]
     if args.json:
         print(json.dumps({"ok": not failed, "models": [_check_json(c) for c in checks]}, indent=2))

@@ -14,8 +14,9 @@ is *unverified*: listed with a warning, and never picked over a verified model o
 (only when asked for by name or path, or when no verified one exists, with a warning). The shipped models (:mod:`.shipped`) carry hashes pinned in code. A user's
 registered model of a kind wins over a shipped one unless a name is given.
 
-A :class:`Catalog` is an explicit object: it hashes each file once (cached by path, size and
-modification time) for as long as it lives, and reads it once through its
+A :class:`Catalog` is an explicit object: it hashes each file once (by path and stamp) for as
+long as it lives, and not at all while the file's stamp is the one remembered in the cache folder
+(:mod:`.hashes`: a studio's models are hundreds of MB), and reads it once through its
 :class:`~.prepared.ModelCache` (by sha256; on disk too when the settings name a cache folder,
 so a later process neither parses the file nor imports ``onnx``). The folder is listed once
 per catalog and again only when a folder's or the manifest's modification time changes.
@@ -44,6 +45,7 @@ from .errors import (
     ModelNotFoundError,
     UnknownModelError,
 )
+from .hashes import RememberedHashes, stamp_of
 from .prepared import ModelCache, PreparedModel
 from .routing import Route, check_role, route
 from .shipped import SHIPPED, ShippedModel
@@ -148,18 +150,23 @@ class Catalog:
     """The user's models (the models folder and its manifest) plus the shipped ones."""
 
     def __init__(self, folder: Path | str, *, shipped: Sequence[ShippedModel] = SHIPPED,
-                 cache: ModelCache | None = None) -> None:
+                 cache: ModelCache | None = None, remembered: bool = True) -> None:
+        """``remembered``: take a file's sha256 from the cache folder's remembered hashes when its
+        stamp is unchanged (:mod:`.hashes`); ``False`` hashes every file (``faceright models verify``)."""
         self.folder = Path(folder).expanduser()
         self.shipped = tuple(shipped)
         self.cache = cache if cache is not None else ModelCache()
-        self._hashes: dict[tuple[Path, int, int], str] = {}
+        self.remembered = RememberedHashes(self.cache.folder)
+        self._trust_remembered = remembered
+        self._hashes: dict[tuple, str] = {}
+        self._hashing = threading.Lock()   #: a file is hashed once, whichever thread asks first
         self._scanned: tuple[tuple, list[_Entry]] | None = None
         self._warned: set[str] = set()
         self._listing = threading.Lock()   #: one listing at a time (a job loads models from two threads)
 
     @classmethod
-    def from_settings(cls, settings: EngineSettings) -> "Catalog":
-        return cls(settings.models_folder, cache=ModelCache(settings.model_cache_folder))
+    def from_settings(cls, settings: EngineSettings, *, remembered: bool = True) -> "Catalog":
+        return cls(settings.models_folder, cache=ModelCache(settings.model_cache_folder), remembered=remembered)
 
     @property
     def manifest_path(self) -> Path:
@@ -167,19 +174,23 @@ class Catalog:
 
     # -- reading files (cached) ---------------------------------------------------------------
 
-    @staticmethod
-    def _key(path: Path) -> tuple[Path, int, int]:
-        st = path.stat()
-        return (path.resolve(), st.st_size, st.st_mtime_ns)
-
     def sha256(self, path: Path | str) -> str:
-        """The file's sha256, computed once per catalog for an unchanged file."""
+        """The file's sha256: computed once per catalog for an unchanged file, and taken from the
+        remembered hashes while the file's stamp is the one it was hashed with (:mod:`.hashes`)."""
         path = Path(path)
-        key = self._key(path)
-        if key not in self._hashes:
-            log.debug("hashing %s", path)
-            self._hashes[key] = sha256_of(path)
-        return self._hashes[key]
+        st = path.stat()
+        resolved = path.resolve()
+        key = (resolved, *stamp_of(st))
+        with self._hashing:
+            found = self._hashes.get(key)
+            if found is None and self._trust_remembered:
+                found = self.remembered.get(resolved, st)
+            if found is None:
+                log.debug("hashing %s", path)
+                found = sha256_of(path)
+                self.remembered.put(resolved, st, found)
+            self._hashes[key] = found
+        return found
 
     def signature(self, path: Path | str) -> Signature:
         """The file's signature, read once for its content (see :meth:`prepared`)."""
