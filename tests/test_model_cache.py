@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from faceright.engine.models import prepared as prepared_module
 from faceright.engine.models.catalog import Catalog
 from faceright.engine.models.prepared import PREPARED_FORMAT, ModelCache
 from faceright.engine.models.signature import read_signature
@@ -48,6 +49,25 @@ def test_a_second_catalog_reads_every_model_from_the_cache(settings):
         [(m.name, m.kind, m.family, m.signature) for m in models]
     for model in models:
         assert model.signature == read_signature(model.path)   # what a fresh read of the file gives
+
+
+def test_routing_the_catalog_reads_no_prepared_graph_until_a_session_needs_one(settings, monkeypatch):
+    """Every lookup routes every model of the catalog; only the models a job makes sessions for have
+    their prepared graphs (a fixed SFace: 37 MB) read and checked."""
+    build_inswapper(settings.models_folder / "swap.onnx")
+    Catalog.from_settings(settings).all()
+    read = []
+    real = prepared_module._read_checked
+    monkeypatch.setattr(prepared_module, "_read_checked",
+                        lambda entry, item: read.append(item and item["file"]) or real(entry, item))
+    catalog = Catalog.from_settings(settings)
+    detector = catalog.find("detector")
+    catalog.find("swapper", "swap")
+    catalog.find("recogniser")
+    assert read == [] and catalog.cache.parsed == 0
+    source = catalog.prepared(detector).session_source
+    assert read == ["model.onnx"] and isinstance(source, bytes)   # YuNet's fixed graph, read for its session
+    assert catalog.prepared(detector).session_source == source and read == ["model.onnx"]   # once
 
 
 def test_the_fixed_graph_is_cached_only_where_onnxruntime_needs_it(settings):
@@ -116,7 +136,8 @@ def test_a_tampered_or_stale_entry_is_read_again_not_trusted(settings, t1_path, 
     fresh = ModelCache(settings.model_cache_folder)
     with caplog.at_level("INFO"):
         again = fresh.get(detector.path, detector.sha256)
-    assert fresh.parsed == 1 and again.model_bytes == good
+        assert fresh.parsed == 0      # the entry's description is read; its graph when a session needs it
+        assert again.model_bytes == good and fresh.parsed == 1
     assert "does not hash as recorded" in caplog.text
     assert graph.read_bytes() == good                 # rewritten
     data = json.loads((entry / "prepared.json").read_text())

@@ -13,11 +13,13 @@ therefore read **once**, by :meth:`ModelCache.get`, which returns a :class:`Prep
   normalise inside the graph).
 
 With a cache folder (``[engine] model_cache_dir``, default ``FACERIGHT_HOME/model-cache``),
-all of this is kept on disk under the file's **sha256**, which the catalog computes in every
-process anyway (it is how a model is verified): the next process finds it there and never
-imports ``onnx``. An entry is only trusted when its own hashes match (the prepared graph
-and the ``emap`` are stored with theirs) and its format version is this code's; anything
-else is read again and rewritten. Entries are written to a temporary name and renamed. A
+all of this is kept on disk under the file's **sha256**, which the catalog knows in every
+process anyway (it is how a model is verified; :mod:`.hashes` remembers it): the next process
+finds it there and never imports ``onnx``. The signature comes from the entry's description;
+the prepared graph and the ``emap`` are read only when a session is made (:class:`Payload`), so
+routing every model of the catalog does not read them all. An entry is only trusted when its
+own hashes match (the prepared graph and the ``emap`` are stored with theirs) and its format
+version is this code's; anything else is read again and rewritten. Entries are written to a temporary name and renamed. A
 cache folder that cannot be written only costs the next process the parse (logged once).
 """
 from __future__ import annotations
@@ -26,10 +28,11 @@ import hashlib
 import io
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from faceright.atomic import write_replacing
 from faceright.errors import FaceRightError
@@ -41,12 +44,31 @@ from .signature import Signature, read_model, signature_of
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["PREPARED_FORMAT", "ModelCache", "PreparedModel"]
+__all__ = ["PREPARED_FORMAT", "ModelCache", "Payload", "PreparedModel"]
 
 log = logging.getLogger(__name__)
 
 #: the on-disk entry format; bump when what preparing does changes (the fix-ups, YuNet's freeing)
 PREPARED_FORMAT = "faceright.prepared-model.2"
+
+
+class Payload:
+    """What a session is made from besides the file: the fixed graph and an inswapper's emap,
+    held, or read from the model's cache entry (and checked) when first asked for, so that a
+    process reads only the entries of the models it makes sessions for (a fixed SFace is 37 MB)."""
+
+    def __init__(self, model_bytes: bytes | None = None, emap: "np.ndarray | None" = None, *,
+                 read: "Callable[[], tuple[bytes | None, np.ndarray | None]] | None" = None) -> None:
+        self._value = None if read is not None else (model_bytes, emap)
+        self._read = read
+        self._lock = threading.Lock()
+
+    def get(self) -> "tuple[bytes | None, np.ndarray | None]":
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._read()
+        return self._value
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,15 +80,25 @@ class PreparedModel:
     signature: Signature
     kind: str | None = None             #: None: routing recognised no role (the catalog reports it)
     family: str | None = None
-    model_bytes: bytes | None = None    #: the fixed graph, when onnxruntime cannot take the file as it is
-    emap: "np.ndarray | None" = None    #: an inswapper's 512×512 emap
     graph_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     warning: str | None = None          #: logged whenever a session is made (e.g. YuNet kept at 640)
+    payload: Payload = field(default_factory=Payload, repr=False)
+
+    @property
+    def model_bytes(self) -> bytes | None:
+        """The fixed graph, when onnxruntime cannot take the file as it is."""
+        return self.payload.get()[0]
+
+    @property
+    def emap(self) -> "np.ndarray | None":
+        """An inswapper's 512×512 emap."""
+        return self.payload.get()[1]
 
     @property
     def session_source(self) -> bytes | str:
         """What ``onnxruntime.InferenceSession`` is given: the fixed bytes, or the file's path."""
-        return self.model_bytes if self.model_bytes is not None else str(self.source)
+        model = self.model_bytes
+        return model if model is not None else str(self.source)
 
 
 class ModelCache:
@@ -77,6 +109,7 @@ class ModelCache:
         self._memory: dict[str, PreparedModel] = {}
         self._tensorrt: dict[str, bytes | None] = {}   #: sha256 → TensorRT's annotated graph (None: the model's own)
         self._unwritable = False
+        self._lock = threading.RLock()
         #: how many files were parsed with onnx by this cache (what the cache saves; read by tests)
         self.parsed = 0
 
@@ -90,15 +123,16 @@ class ModelCache:
         :class:`~faceright.engine.models.errors.ModelFileCorruptError` (nothing is cached).
         """
         path = Path(path)
-        found = self._memory.get(sha256)
-        if found is not None:
-            return found if found.source == path else _moved(found, path)
-        found = self._load(path, sha256)
-        if found is None:
-            found = self._prepare(path, sha256)
-            self._store(found)
-        self._memory[sha256] = found
-        return found
+        with self._lock:   # a job's two loading threads read each model once between them
+            found = self._memory.get(sha256)
+            if found is not None:
+                return found if found.source == path else _moved(found, path)
+            found = self._load(path, sha256)
+            if found is None:
+                found = self._prepare(path, sha256)
+                self._store(found)
+            self._memory[sha256] = found
+            return found
 
     # -- preparing (the one parse) ---------------------------------------------------------------
 
@@ -141,8 +175,8 @@ class ModelCache:
                 warning = f"YuNet model {path.name} keeps its fixed input size, so its landmarks are not refined: {exc}"
         return PreparedModel(
             sha256, path, signature, found.kind, found.family,
-            model_bytes=fixed.SerializeToString() if changed else None,
-            emap=emap, graph_options=MappingProxyType(graph_options), warning=warning,
+            graph_options=MappingProxyType(graph_options), warning=warning,
+            payload=Payload(fixed.SerializeToString() if changed else None, emap),
         )
 
     # -- TensorRT's variant ---------------------------------------------------------------------------
@@ -212,6 +246,7 @@ class ModelCache:
         return None if self.folder is None else self.folder / sha256[:2] / sha256
 
     def _load(self, path: Path, sha256: str) -> PreparedModel | None:
+        """The entry's description of the model; its graph and emap are read when first used."""
         entry = self._entry(sha256)
         if entry is None or not (entry / "prepared.json").is_file():
             return None
@@ -219,20 +254,33 @@ class ModelCache:
             data = json.loads((entry / "prepared.json").read_text(encoding="utf-8"))
             if data.get("format") != PREPARED_FORMAT or data.get("sha256") != sha256:
                 return None
+            return PreparedModel(
+                sha256, path, Signature.from_json(data["signature"]), data.get("kind"), data.get("family"),
+                graph_options=MappingProxyType(dict(data.get("graph_options") or {})), warning=data.get("warning"),
+                payload=Payload(read=lambda: self._read_payload(entry, data, path, sha256)),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.info("prepared-model cache entry %s is unusable (%s): reading %s again", entry, exc, path)
+            return None
+
+    def _read_payload(self, entry: Path, data: Mapping[str, Any], path: Path,
+                      sha256: str) -> "tuple[bytes | None, np.ndarray | None]":
+        """The entry's graph and emap, checked against their recorded hashes; an entry damaged since
+        it was described is prepared from the model file again (and rewritten)."""
+        try:
             model_bytes = _read_checked(entry, data.get("model"))
             emap = None
             if data.get("emap") is not None:
                 import numpy as np
 
                 emap = np.load(io.BytesIO(_read_checked(entry, data["emap"])), allow_pickle=False)
-            return PreparedModel(
-                sha256, path, Signature.from_json(data["signature"]), data.get("kind"), data.get("family"),
-                model_bytes=model_bytes, emap=emap,
-                graph_options=MappingProxyType(dict(data.get("graph_options") or {})), warning=data.get("warning"),
-            )
+            return model_bytes, emap
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.info("prepared-model cache entry %s is unusable (%s): reading %s again", entry, exc, path)
-            return None
+        with self._lock:
+            fresh = self._prepare(path, sha256)
+            self._store(fresh)
+        return fresh.payload.get()
 
     def _store(self, prepared: PreparedModel) -> None:
         entry = self._entry(prepared.sha256)
