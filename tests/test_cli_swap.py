@@ -356,6 +356,31 @@ def test_a_license_for_another_platform_refuses_the_shot_with_every_reason(studi
     _refused(code, capsys.readouterr().err, out, "license.platform_out_of_scope", "license.tier_above_license")
 
 
+def test_a_refused_shot_does_not_wait_for_the_swapper_to_finish_loading(studio, tmp_path, plate,
+                                                                        grace_hopper_path, capsys, monkeypatch):
+    """The swapper loads on the job's loading thread beside the checks; a shot the documents refuse
+    returns at once, not after a (real inswapper's: seconds) session is made for nothing."""
+    loading, release = threading.Event(), threading.Event()
+    swapper = Runtime.swapper
+
+    def slow(runtime, *args, **kwargs):
+        if threading.current_thread().name.startswith("faceright-load"):
+            loading.set()
+            assert release.wait(20), "the test did not let the swapper finish loading"
+        return swapper(runtime, *args, **kwargs)
+
+    monkeypatch.setattr(Runtime, "swapper", slow)
+    out = tmp_path / "o.mov"
+    try:
+        code = swap(studio, "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+                    platform="kuaishou", tier="key")
+        still_loading = loading.is_set() and not release.is_set()
+    finally:
+        release.set()
+    _refused(code, capsys.readouterr().err, out, "license.platform_out_of_scope")
+    assert still_loading   # the refusal came back while the swapper was held mid-load
+
+
 def test_a_donor_who_is_not_the_licensed_person_is_refused(studio, tmp_path, plate, t1_path, capsys):
     out = tmp_path / "o.mov"
     code = swap(studio, "--donor", str(t1_path), "--donor-largest", "--plate", str(plate), "--out", str(out))

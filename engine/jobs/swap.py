@@ -131,16 +131,23 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
     # the models the documents' evidence and the render need load on a second thread while this one
     # finds the donor's face and the plate's first selected face (onnxruntime releases the GIL while
     # it makes a session): nothing is swapped before the coverage below says so
-    with ThreadPoolExecutor(1, thread_name_prefix="faceright-load") as pool:
-        loading = pool.submit(load_ahead, runtime, media, request.swapper)
+    # (the swapper after the recognisers, so that the coverage waits for these only); a job refused
+    # or failed before its render does not wait for the swapper to finish loading
+    pool = ThreadPoolExecutor(1, thread_name_prefix="faceright-load")
+    try:
+        loading = pool.submit(load_recognisers, runtime, media)
+        pool.submit(load_swapper, runtime, request.swapper)
         prepared = prepare(request, runtime)
         selected = first_selected(media.plate, shot, prepared, keyframe_interval=runtime.settings.keyframe_interval)
-        recognisers = loading.result()
-    coverage = coverage_of(shot, media, prepared, runtime, config, selected, recognisers=recognisers)
-    if coverage.blocks:
-        raise SwapRefusedError(
-            f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
-            findings=list(coverage.findings))
+        coverage = coverage_of(shot, media, prepared, runtime, config, selected, recognisers=loading.result())
+        if coverage.blocks:
+            raise SwapRefusedError(
+                f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
+                findings=list(coverage.findings))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     result = _render(request, runtime, prepared, progress=progress)
     results = Results(
         outputs=tuple(FileHash(str(p), file_sha256(p)) for p in _written_files(result)),
@@ -204,24 +211,27 @@ def prepare_donor(request: SwapRequest, analyser: Any) -> Prepared:
     return Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
 
 
-def load_ahead(runtime: Runtime, media: Any, swapper: str | None) -> dict[str, Any]:
-    """The recognisers the license's and the release's face references were made with (by model id,
-    None where this machine has none), then the swapper's session made (a failure to load it is
-    left for the render to report, in its turn after the coverage)."""
+def load_recognisers(runtime: Runtime, media: Any) -> dict[str, Any]:
+    """The recognisers the license's and the release's face references were made with, by model id
+    (None where this machine has none)."""
     wanted = {m for m in (reference_model(media.license), reference_model(media.release)) if m is not None}
-    recognisers = {model_id: recogniser_for(runtime, model_id) for model_id in sorted(wanted)}
+    return {model_id: recogniser_for(runtime, model_id) for model_id in sorted(wanted)}
+
+
+def load_swapper(runtime: Runtime, swapper: str | None) -> None:
+    """The swapper's session made ahead of the render; a failure to load it is left for the render
+    to report, in its turn after the coverage."""
     try:
         runtime.swapper(swapper)
     except FaceRightError as exc:
         log.debug("the swapper did not load ahead: %s", exc)
-    return recognisers
 
 
 def coverage_of(shot: FaceShot, media: Any, prepared: Prepared, runtime: Runtime, config: Config,
                 selected: list[tuple[int, Any, Face]], *, recognisers: Mapping[str, Any] | None = None) -> Coverage:
     """Verify the documents with evidence made by the recogniser each document's reference was
     made with, when this machine has it (else the analyser's: the verifier names the mismatch).
-    ``recognisers``: those already loaded, by model id (:func:`load_ahead`)."""
+    ``recognisers``: those already loaded, by model id (:func:`load_recognisers`)."""
     def evidence(wanted: str | None, image: Any, face: Face, source: str) -> FaceEvidence:
         known = recognisers is not None and wanted in recognisers
         recogniser = (recognisers[wanted] if known else recogniser_for(runtime, wanted)) or prepared.analyser.recogniser
