@@ -28,7 +28,7 @@ from faceright.errors import ConfigError, NoFaceError
 
 from ..align import estimate_norm, norm_crop
 from ..types import Donor, Face, Frame, Patch
-from .colour import LabStats, apply_lab_transfer, lab_stats, region
+from .colour import LabStats, apply_lab_transfer, lab_stats, region, warm_lab_tables
 from .masks import INNER_FACE, FaceEllipse, inner_face_mask
 from .pose import Pose, PoseLimits, TurnedFaceError, estimate_pose
 
@@ -83,6 +83,7 @@ class ClassicSwapper:
         self.mask = inner_face_mask(self.size, face)
         self._region = region(self.mask)
         self._region.setflags(write=False)
+        warm_lab_tables()   # the donor's crop is taken to L*a*b* in prepare
 
     def __repr__(self) -> str:
         return f"ClassicSwapper(size={self.size}, limits={self.limits}, colour={self.colour})"

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..types import Frame, Mask
 
-__all__ = ["LabStats", "lab_stats", "apply_lab_transfer", "lab_transfer", "region"]
+__all__ = ["LabStats", "lab_stats", "apply_lab_transfer", "lab_transfer", "region", "warm_lab_tables"]
 
 #: a channel scale is clamped to this range, so a flat region cannot blow up the other's noise
 SCALE_RANGE = (0.5, 2.0)
@@ -27,6 +27,14 @@ class LabStats:
 
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+
+
+def warm_lab_tables() -> None:
+    """Have OpenCV build its 8-bit L*a*b* tables now (~35 ms, once per process; the GIL is released
+    meanwhile): called where a swapper is made, which a job does on its loading thread
+    (engine/jobs/swap.py), so that the first donor's conversion does not pay for them."""
+    pixel = np.zeros((1, 1, 3), np.uint8)
+    cv2.cvtColor(cv2.cvtColor(pixel, cv2.COLOR_BGR2LAB), cv2.COLOR_LAB2BGR)
 
 
 def region(mask: Mask, threshold: float = 0.5) -> np.ndarray:
