@@ -124,7 +124,7 @@ def open_engine(config: Config | None = None, *, name: str | None = None, **opti
 
         config = Config.load()
     if name is None:
-        from .service.client import configured_engine_name
+        from .service.settings import configured_engine_name
 
         name = configured_engine_name(config)
     found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]

@@ -33,10 +33,12 @@ class TerminalProgress:
         self._shown = 0
 
     def __call__(self, progress: Progress) -> None:
+        if self.disable:   # --no-progress: no bar, and tqdm (~15 ms to import) is not imported
+            return
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=progress.total, desc=self.description, unit="frame", disable=self.disable)
+            self._bar = tqdm(total=progress.total, desc=self.description, unit="frame")
         self._bar.update(progress.done - self._shown)
         self._shown = progress.done
 

@@ -19,13 +19,17 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from faceright.errors import ConfigError
 
 from .fonts import default_font_path
 from .policy import LabelSettings, Position, Style
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,8 @@ class LabelSprite:
 
 
 def load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont   # Pillow only where a label is drawn: a swap that is no deliverable never imports it
+
     try:
         return ImageFont.truetype(str(path), size)
     except OSError as exc:
@@ -138,6 +144,8 @@ class VisibleLabel:
         return self._sprites[key]
 
     def _ink_height(self, size: int) -> int:
+        from PIL import Image, ImageDraw
+
         font = load_font(self.font, size)
         left, top, right, bottom = font.getbbox(self.wording)
         mask = Image.new("L", (right - left + 2, bottom - top + 2))
@@ -166,6 +174,8 @@ class VisibleLabel:
                 f"the visible label {self.wording!r} at {self.height_ratio:.1%} of the shorter side needs "
                 f"{w}×{h} px and does not fit a {width}×{height} frame; shorten the wording"
             )
+        from PIL import Image, ImageDraw
+
         image = Image.new("RGBA", (w, h), (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         if self.style == "box":

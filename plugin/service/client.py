@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from faceright.config import Config
 from faceright.errors import ServiceError, SwapRefusedError
@@ -275,8 +275,3 @@ def _user() -> str:
 def remote_engine(config: Config, **options: Any) -> RemoteEngine:
     """The ``faceright.engines: remote`` entry point."""
     return RemoteEngine(config, **options)
-
-
-def configured_engine_name(config: Config, environ: Mapping[str, str] | None = None) -> str:
-    """``remote`` when a service URL is configured, else ``local``."""
-    return "remote" if service_settings(config, environ=environ).url else "local"

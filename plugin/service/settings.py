@@ -93,3 +93,9 @@ def service_settings(config: Config | Mapping[str, Any] | None = None, *,
     if env.get(URL_ENV) and overrides.get("url") is None:
         overrides["url"] = env[URL_ENV]
     return settings_from(ServiceSettings, tables_of(config).get("service"), where="[service]", **overrides)
+
+
+def configured_engine_name(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    """``remote`` when a service URL is configured, else ``local`` (read by :func:`faceright.engine_client.open_engine`
+    in every command, so it lives here, not in the HTTP client)."""
+    return "remote" if service_settings(config, environ=environ).url else "local"
