@@ -136,7 +136,7 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
     pool = ThreadPoolExecutor(1, thread_name_prefix="faceright-load")
     try:
         loading = pool.submit(load_recognisers, runtime, media)
-        pool.submit(load_swapper, runtime, request.swapper)
+        warming = pool.submit(load_swapper, runtime, request.swapper)
         prepared = prepare(request, runtime)
         selected = first_selected(media.plate, shot, prepared, keyframe_interval=runtime.settings.keyframe_interval)
         coverage = coverage_of(shot, media, prepared, runtime, config, selected, recognisers=loading.result())
@@ -148,6 +148,7 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    warming.result()   # a bug (not a model's FaceRightError, logged there) surfaces here
     result = _render(request, runtime, prepared, progress=progress)
     results = Results(
         outputs=tuple(FileHash(str(p), file_sha256(p)) for p in _written_files(result)),
