@@ -19,8 +19,9 @@ finds it there and never imports ``onnx``. The signature comes from the entry's 
 the prepared graph and the ``emap`` are read only when a session is made (:class:`Payload`), so
 routing every model of the catalog does not read them all. An entry is only trusted when its
 own hashes match (the prepared graph and the ``emap`` are stored with theirs) and its format
-version is this code's; anything else is read again and rewritten. Entries are written to a temporary name and renamed. A
-cache folder that cannot be written only costs the next process the parse (logged once).
+version is this code's; anything else is read again and rewritten. Entries are written to a
+temporary name and renamed. A cache folder that cannot be written only costs the next process
+the parse (logged once).
 """
 from __future__ import annotations
 
