@@ -7,8 +7,9 @@ therefore read **once**, by :meth:`ModelCache.get`, which returns a :class:`Prep
 - its :class:`~faceright.engine.models.signature.Signature` (what routing decides from),
 - the model onnxruntime is given: the file itself when
   :func:`~faceright.engine.models.fixups.fix_for_onnxruntime` changes nothing onnxruntime
-  would not do itself (unused initializers, which it drops), else the fixed graph's bytes
-  (folded DequantizeLinear, stale inputs dropped, YuNet's input size freed),
+  would not do itself (unused initializers, which it drops), else the fixed graph (folded
+  DequantizeLinear, stale inputs dropped, YuNet's input size freed): its bytes when just
+  prepared, its checked file in the cache afterwards,
 - an inswapper's ``emap`` and the backend options its graph implies (ArcFace exports that
   normalise inside the graph).
 
@@ -56,15 +57,18 @@ PREPARED_FORMAT = "faceright.prepared-model.2"
 class Payload:
     """What a session is made from besides the file: the fixed graph and an inswapper's emap,
     held, or read from the model's cache entry (and checked) when first asked for, so that a
-    process reads only the entries of the models it makes sessions for (a fixed SFace is 37 MB)."""
+    process reads only the entries of the models it makes sessions for (a fixed SFace is 37 MB).
+    A graph read from an entry is its checked file (a :class:`~pathlib.Path`), not its bytes:
+    onnxruntime reads it itself and keeps nothing of it once the session is made, where given
+    bytes its Python session holds them for good."""
 
-    def __init__(self, model_bytes: bytes | None = None, emap: "np.ndarray | None" = None, *,
-                 read: "Callable[[], tuple[bytes | None, np.ndarray | None]] | None" = None) -> None:
+    def __init__(self, model_bytes: "bytes | Path | None" = None, emap: "np.ndarray | None" = None, *,
+                 read: "Callable[[], tuple[bytes | Path | None, np.ndarray | None]] | None" = None) -> None:
         self._value = None if read is not None else (model_bytes, emap)
         self._read = read
         self._lock = threading.Lock()
 
-    def get(self) -> "tuple[bytes | None, np.ndarray | None]":
+    def get(self) -> "tuple[bytes | Path | None, np.ndarray | None]":
         if self._value is None:
             with self._lock:
                 if self._value is None:
@@ -88,7 +92,8 @@ class PreparedModel:
     @property
     def model_bytes(self) -> bytes | None:
         """The fixed graph, when onnxruntime cannot take the file as it is."""
-        return self.payload.get()[0]
+        graph = self.payload.get()[0]
+        return graph.read_bytes() if isinstance(graph, Path) else graph
 
     @property
     def emap(self) -> "np.ndarray | None":
@@ -97,9 +102,12 @@ class PreparedModel:
 
     @property
     def session_source(self) -> bytes | str:
-        """What ``onnxruntime.InferenceSession`` is given: the fixed bytes, or the file's path."""
-        model = self.model_bytes
-        return model if model is not None else str(self.source)
+        """What ``onnxruntime.InferenceSession`` is given: the fixed graph (the cache entry's checked
+        file, or its bytes when just prepared), or the model file's path."""
+        graph = self.payload.get()[0]
+        if isinstance(graph, Path):
+            return str(graph)
+        return graph if graph is not None else str(self.source)
 
 
 class ModelCache:
@@ -130,8 +138,7 @@ class ModelCache:
                 return found if found.source == path else _moved(found, path)
             found = self._load(path, sha256)
             if found is None:
-                found = self._prepare(path, sha256)
-                self._store(found)
+                found = self._store(self._prepare(path, sha256))
             self._memory[sha256] = found
             return found
 
@@ -265,28 +272,31 @@ class ModelCache:
             return None
 
     def _read_payload(self, entry: Path, data: Mapping[str, Any], path: Path,
-                      sha256: str) -> "tuple[bytes | None, np.ndarray | None]":
-        """The entry's graph and emap, checked against their recorded hashes; an entry damaged since
-        it was described is prepared from the model file again (and rewritten)."""
+                      sha256: str) -> "tuple[bytes | Path | None, np.ndarray | None]":
+        """The entry's graph (its file) and emap, checked against their recorded hashes; an entry
+        damaged since it was described is prepared from the model file again (and rewritten). The
+        hashes find damage; entries are replaced whole (:func:`~faceright.atomic.write_replacing`),
+        so the file onnxruntime reads after the check is this one or another whole entry's."""
         try:
-            model_bytes = _read_checked(entry, data.get("model"))
+            model_file = _checked_file(entry, data.get("model"))
             emap = None
             if data.get("emap") is not None:
                 import numpy as np
 
                 emap = np.load(io.BytesIO(_read_checked(entry, data["emap"])), allow_pickle=False)
-            return model_bytes, emap
+            return model_file, emap
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.info("prepared-model cache entry %s is unusable (%s): reading %s again", entry, exc, path)
         with self._lock:
-            fresh = self._prepare(path, sha256)
-            self._store(fresh)
+            fresh = self._store(self._prepare(path, sha256))
         return fresh.payload.get()
 
-    def _store(self, prepared: PreparedModel) -> None:
+    def _store(self, prepared: PreparedModel) -> PreparedModel:
+        """Keep ``prepared`` in its entry; what is returned holds the written graph as the entry's file
+        (its bytes are not kept), or is ``prepared`` itself where nothing was written."""
         entry = self._entry(prepared.sha256)
         if entry is None or self._unwritable:
-            return
+            return prepared
         data: dict[str, Any] = {
             "format": PREPARED_FORMAT, "sha256": prepared.sha256, "source": str(prepared.source),
             "signature": prepared.signature.to_json(), "kind": prepared.kind, "family": prepared.family,
@@ -306,6 +316,12 @@ class ModelCache:
         except (OSError, FaceRightError) as exc:   # an unwritable cache never fails the job
             self._unwritable = True
             log.warning("model cache %s cannot be written (%s): each run reads its models again", self.folder, exc)
+            return prepared
+        if data["model"] is None:
+            return prepared
+        from dataclasses import replace
+
+        return replace(prepared, payload=Payload(entry / "model.onnx", prepared.emap))
 
 
 def _inputs_and_nodes(model: Any) -> tuple[tuple[str, ...], int]:
@@ -324,13 +340,31 @@ def _write_checked(path: Path, data: bytes) -> dict[str, str]:
     return {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _read_checked(entry: Path, item: Mapping[str, str] | None) -> bytes | None:
-    if item is None:
-        return None
+def _entry_file(entry: Path, item: Mapping[str, str]) -> Path:
     name = str(item["file"])
     if "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"entry names {name!r}")
-    data = (entry / name).read_bytes()
+    return entry / name
+
+
+def _read_checked(entry: Path, item: Mapping[str, str] | None) -> bytes | None:
+    if item is None:
+        return None
+    data = _entry_file(entry, item).read_bytes()
     if hashlib.sha256(data).hexdigest() != item["sha256"]:
-        raise ValueError(f"{name} does not hash as recorded")
+        raise ValueError(f"{item['file']} does not hash as recorded")
     return data
+
+
+def _checked_file(entry: Path, item: Mapping[str, str] | None) -> Path | None:
+    """The entry's file named by ``item``, hashed as it is read in pieces (never held whole)."""
+    if item is None:
+        return None
+    path = _entry_file(entry, item)
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for piece in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(piece)
+    if digest.hexdigest() != item["sha256"]:
+        raise ValueError(f"{item['file']} does not hash as recorded")
+    return path
