@@ -36,3 +36,4 @@ def test_4k_shrinks_the_queues_before_the_batches():
 def test_a_tiny_budget_still_keeps_one_frame_per_queue_and_batch():
     sizes = pipeline_sizes(3840, 2160, queue_size=8, batch_size=8, memory_mb=0)
     assert (sizes.queue_size, sizes.batch_size) == (1, 1)
+

@@ -53,7 +53,7 @@ from ..pipeline import PipelineStats, SwapPipeline
 from ..progress import ProgressCallback
 from ..runtime import Runtime
 from ..select import SELECT_RULES, SelectRule, Selection, TargetTracker
-from ..budget import pipeline_sizes
+from ..budget import pipeline_sizes, return_freed_memory
 from ..threads import apply_opencv_threads
 from ..tracks import FaceTracks
 from ..types import Donor, Face, cosine
@@ -144,6 +144,7 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
             raise SwapRefusedError(
                 f"shot {shot.shot_id!r} is not covered, so nothing was swapped or written: {coverage.summary()}",
                 findings=list(coverage.findings))
+        del selected   # the evidence's frames (25 MB each at 4K) are not kept through the render
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -301,6 +302,7 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
                             smooth=settings.smooth_landmarks)
         sizes = pipeline_sizes(source.info.width, source.info.height, queue_size=settings.queue_size,
                                batch_size=settings.batch_size, memory_mb=settings.frame_memory_mb)
+        return_freed_memory(sizes.frame_bytes)
         pipeline = SwapPipeline(
             finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
             queue_size=sizes.queue_size, batch_size=sizes.batch_size,
