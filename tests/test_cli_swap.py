@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -379,6 +380,37 @@ def test_a_refused_shot_does_not_wait_for_the_swapper_to_finish_loading(studio, 
         release.set()
     _refused(code, capsys.readouterr().err, out, "license.platform_out_of_scope")
     assert still_loading   # the refusal came back while the swapper was held mid-load
+
+
+_HELD_LOAD = r"""
+import json, sys, threading, time
+from faceright.cli.main import main
+from faceright.engine.runtime import Runtime
+
+swapper = Runtime.swapper
+def held(runtime, *args, **kwargs):
+    if threading.current_thread().name.startswith("faceright-load"):
+        time.sleep(120)   # a swapper that takes far longer to load than the checks
+    return swapper(runtime, *args, **kwargs)
+Runtime.swapper = held
+print(main(json.loads(sys.argv[1])), flush=True)
+"""
+
+
+def test_a_cli_process_whose_shot_is_refused_exits_without_waiting_for_the_swapper(studio, tmp_path, plate,
+                                                                                   grace_hopper_path):
+    """Python joins a thread pool's workers when the interpreter exits: the loading thread is a daemon,
+    so the refused command's process ends when the command does."""
+    out = tmp_path / "o.mov"
+    argv = ["swap", "--donor", str(grace_hopper_path), "--plate", str(plate), "--out", str(out),
+            *studio.args(platform="kuaishou", tier="key"), "--no-progress"]
+    try:
+        done = subprocess.run([sys.executable, "-c", _HELD_LOAD, json.dumps(argv)], capture_output=True,
+                              text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the refused command's process waited for its swapper to load")
+    assert done.stdout.split() == ["1"], done.stderr
+    assert "license.platform_out_of_scope" in done.stderr and not out.exists()
 
 
 def test_a_donor_who_is_not_the_licensed_person_is_refused(studio, tmp_path, plate, t1_path, capsys):

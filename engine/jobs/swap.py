@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -132,11 +133,9 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
     # finds the donor's face and the plate's first selected face (onnxruntime releases the GIL while
     # it makes a session): nothing is swapped before the coverage below says so
     # (the swapper after the recognisers, so that the coverage waits for these only); a job refused
-    # or failed before its render does not wait for the swapper to finish loading
-    pool = ThreadPoolExecutor(1, thread_name_prefix="faceright-load")
+    # or failed before its render does not wait for the swapper to finish loading, nor does its process
+    loading, warming = load_ahead((load_recognisers, runtime, media), (load_swapper, runtime, request.swapper))
     try:
-        loading = pool.submit(load_recognisers, runtime, media)
-        warming = pool.submit(load_swapper, runtime, request.swapper)
         prepared = prepare(request, runtime)
         selected = first_selected(media.plate, shot, prepared, keyframe_interval=runtime.settings.keyframe_interval)
         coverage = coverage_of(shot, media, prepared, runtime, config, selected, recognisers=loading.result())
@@ -146,10 +145,9 @@ def swap_request(shot: FaceShot, media: Any, request: SwapRequest, runtime: Runt
                 findings=list(coverage.findings))
         del selected   # the evidence's frames (25 MB each at 4K) are not kept through the render
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        warming.cancel()   # not started yet: never started
         raise
-    pool.shutdown(wait=True)
-    warming.result()   # a bug (not a model's FaceRightError, logged there) surfaces here
+    warming.result()   # waits for the swapper; a bug (not a model's FaceRightError, logged there) surfaces here
     result = _render(request, runtime, prepared, progress=progress)
     results = Results(
         outputs=tuple(FileHash(str(p), file_sha256(p)) for p in _written_files(result)),
@@ -211,6 +209,27 @@ def prepare_donor(request: SwapRequest, analyser: Any) -> Prepared:
             f"the face in the donor image {request.donor} is upside down (the detector sees it at {turned:.2f} "
             f"turned over, {donor_face.score:.2f} as it is): rotate the image so the head is upright")
     return Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
+
+
+def load_ahead(*steps: tuple[Any, ...]) -> list[Future]:
+    """Run each ``(function, *args)`` of ``steps`` in turn on one loading thread; their futures.
+
+    The thread is a daemon: a process whose job was refused exits without waiting for a session
+    nobody will use (a pool's workers are joined when the interpreter exits: a real inswapper
+    takes seconds to load). A step whose future was cancelled before it started is skipped."""
+    futures: list[Future] = [Future() for _ in steps]
+
+    def run() -> None:
+        for (function, *args), future in zip(steps, futures):
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:  # noqa: BLE001 - raised by whoever asks for the result
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="faceright-load", daemon=True).start()
+    return futures
 
 
 def load_recognisers(runtime: Runtime, media: Any) -> dict[str, Any]:
