@@ -46,15 +46,18 @@ def runtime(settings):
 def test_the_align_graph_crops_as_opencv_does(runtime, astronaut):
     swapper = runtime.swapper()
     graphs = swapper.on_device
-    frame = np.ascontiguousarray(astronaut)
-    matrices = [aligned_matrix(_landmarks(250, 180, 2.2, 14), INPUT_SIZE),
-                aligned_matrix(_landmarks(20, 30, 3.0, -30), INPUT_SIZE)]        # over the frame's corner
-    blob = graphs.crops(graphs.upload(frame), [cv2.invertAffineTransform(m) for m in matrices]).numpy()
-    assert blob.shape == (2, 3, INPUT_SIZE, INPUT_SIZE) and blob.dtype == np.float32
+    frames = [np.ascontiguousarray(astronaut), np.ascontiguousarray(astronaut[::-1, ::-1])]   # two frames, one upload
+    faces = [(0, aligned_matrix(_landmarks(250, 180, 2.2, 14), INPUT_SIZE)),
+             (1, aligned_matrix(_landmarks(300, 200, 1.5, -8), INPUT_SIZE)),
+             (0, aligned_matrix(_landmarks(20, 30, 3.0, -30), INPUT_SIZE))]        # over the frame's corner
+    blob = graphs.crops(graphs.upload(np.stack(frames)), 2,
+                        [(n, cv2.invertAffineTransform(m)) for n, m in faces]).numpy()
+    assert blob.shape == (3, 3, INPUT_SIZE, INPUT_SIZE) and blob.dtype == np.float32
     from scipy.ndimage import map_coordinates
 
     v, u = np.mgrid[0:INPUT_SIZE, 0:INPUT_SIZE].astype(np.float64)
-    for got, matrix in zip(blob, matrices):
+    for got, (number, matrix) in zip(blob, faces):   # each face from its own frame, in the order asked
+        frame = frames[number]
         # exact bilinear sampling with the border replicated (scipy), in RGB [0, 1]
         inverse = cv2.invertAffineTransform(matrix)
         x = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
@@ -74,7 +77,12 @@ def test_the_paste_graph_blends_as_paste_back_does_and_leaves_every_other_pixel_
     matrix = aligned_matrix(_landmarks(260, 190, 2.4, 21), INPUT_SIZE)
     face_rgb = np.random.default_rng(5).random((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
     mask = box_mask(INPUT_SIZE)
-    out = graphs.pasted(graphs.upload(frame), face_rgb, mask, matrix, mask_roi(mask, matrix, frame.shape), to_host=True)
+    other = np.random.default_rng(6).random((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    faces = np.concatenate([other, face_rgb])                      # face 1 of 2, into frame 1 of 2
+    out = graphs.pasted(graphs.upload(np.stack([frame[::-1].copy(), frame])), 1, faces, 1, mask, matrix,
+                        mask_roi(mask, matrix, frame.shape), to_host=True)
+    assert out.shape == (1, *frame.shape)
+    out = out[0]
     crop = np.clip(np.rint(face_rgb[0].transpose(1, 2, 0)[..., ::-1] * 255), 0, 255).astype(np.uint8)
     expected = paste_back(frame, [Patch(crop=crop, matrix=matrix, mask=mask)])
     assert out.shape == frame.shape and out.dtype == np.uint8
@@ -173,4 +181,51 @@ def test_gpu_paste_follows_the_setting(settings):
     assert Runtime(settings).swapper(pixel_boost=256).on_device is None   # boosted crops: the CPU's paste-back
     # the graphs were built once and kept: a later process makes its sessions without onnx
     assert sorted(p.name for p in (settings.model_cache_folder / "device-graphs").iterdir()) == \
-        ["align-128-v2.onnx", "paste-128-v2.onnx"]
+        ["align-128-v3.onnx", "paste-128-v3.onnx"]
+
+
+def test_the_faces_of_several_frames_go_through_a_dynamic_batch_swapper_together(tmp_path, astronaut, grace_hopper,
+                                                                                t1_path):
+    """A model whose batch axis is dynamic takes the faces of the pipeline's whole batch of frames in as few
+    calls as its batch size allows (one face a call otherwise); the frames are those of one frame at a time."""
+    build_inswapper(tmp_path / "models" / "swapper.onnx", dynamic_batch=True)
+    build_arcface(tmp_path / "models" / "arcface.onnx")
+    settings = EngineSettings(models_dir=tmp_path / "models", model_cache_dir=tmp_path / "cache", providers=(CPU,),
+                              gpu_paste="on")
+    runtime = Runtime(settings, io_binding=True)
+    for name in ("swapper.onnx", "arcface.onnx"):
+        runtime.catalog.add(settings.models_folder / name)
+    analyser = runtime.analyser()
+    swapper = runtime.swapper()
+    assert swapper.fixed_batch is None and swapper.on_device is not None and swapper.session.fixed is None
+    prepared = swapper.prepare(Donor(grace_hopper, analyser.one_face(grace_hopper, what="donor")))
+    group = np.ascontiguousarray(cv2.imread(str(t1_path)))
+    frames = [np.ascontiguousarray(astronaut), np.ascontiguousarray(astronaut[:, ::-1])]
+    items = [(frame, analyser.faces(frame)) for frame in frames]
+    faces = sum(len(targets) for _, targets in items)
+    calls = []
+    real = swapper.session.run_bound
+
+    def counted(feeds, *args, **kwargs):
+        target = feeds["target"]
+        calls.append((target.shape() if callable(target.shape) else target.shape)[0])   # an OrtValue or numpy
+        return real(feeds, *args, **kwargs)
+
+    swapper.session.run_bound = counted
+
+    together = swapper.swap_frames(items, prepared)
+    assert calls == [faces] == [2]
+    calls.clear()
+    alone = [swapper.swap_frames([item], prepared)[0] for item in items]
+    assert calls == [1, 1]
+    for (a, count_a), (b, count_b), (frame, targets) in zip(together, alone, items):
+        assert count_a == count_b == len(targets) and np.array_equal(a, b) and not np.array_equal(a, frame)
+    # frames of another size in another batch, more faces than a call takes: in chunks of batch_size
+    calls.clear()
+    swapper.batch_size = 4
+    group_faces = analyser.faces(group)
+    assert len(group_faces) == 6
+    (first, _), (chunked, count) = swapper.swap_frames([items[0], (group, group_faces)], prepared)
+    assert calls == [1, 4, 2] and count == 6 and np.array_equal(first, alone[0][0])   # sizes never mixed
+    cpu = paste_back(group, swapper.patches(group, group_faces, prepared))
+    assert np.abs(chunked.astype(int) - cpu).max() <= 4 and (chunked != group).any(axis=2).sum() > 5000

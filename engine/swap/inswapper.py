@@ -156,10 +156,12 @@ class InSwapper:
         else:  # e.g. 896 = 7·128 = 8·112: the mask's own template choice would differ from the model's
             self.mask = _resized_mask(inner_face_mask(INPUT_SIZE), size)
         #: align, swap and paste back on the session's device (:mod:`.on_device`): 128² float32 crops only
-        self.on_device = on_device if size == INPUT_SIZE and self._dtype == np.float32 else None
+        # (a batch fixed above 1 takes padded batches, which the CPU path makes)
+        device_ready = size == INPUT_SIZE and self._dtype == np.float32 and self.fixed_batch in (None, 1)
+        self.on_device = on_device if device_ready else None
         if on_device is not None and self.on_device is None:
-            log.info("%s: pixel_boost %d / %s inputs are aligned and pasted on the CPU", model_id, size,
-                     np.dtype(self._dtype).name)
+            log.info("%s: pixel_boost %d / %s inputs / batch fixed at %s are aligned and pasted on the CPU", model_id,
+                     size, np.dtype(self._dtype).name, self.fixed_batch)
 
     def __repr__(self) -> str:
         return (f"InSwapper(model_id={self.model_id!r}, batch={self.fixed_batch or f'dynamic≤{self.batch_size}'}, "
@@ -264,21 +266,20 @@ class InSwapper:
 
     def swap_frames(self, items: Sequence[tuple[Frame, Sequence[Face]]], prepared: object) -> list[tuple[Frame, int]]:
         """Each frame with its targets swapped and pasted back on the device (:attr:`on_device`), and
-        how many were; a frame whose targets were all refused comes back as it was, with 0."""
+        how many were; a frame whose targets were all refused comes back as it was, with 0. With a
+        dynamic batch axis the faces of all the frames go through the model together, ``batch_size``
+        a call."""
         if self.on_device is None:
             raise ModelError(f"{self.model_id}: no device graphs: use patches_batch and paste_back")
         if not isinstance(prepared, InSwapperDonor):
             raise TypeError(f"InSwapper needs the donor from its own prepare(), got {type(prepared).__name__}")
-        out = []
-        target_name, source_name = self._input_names
-        for frame, targets in items:
-            matrices = [aligned_matrix(t.landmarks, INPUT_SIZE) for t in targets if not self._refused(t)]
-            if not matrices:
-                out.append((frame, 0))
-                continue
-            out.append((self.on_device.swap(frame, matrices, self.session, self.mask, latent=prepared.latent,
-                                            names=(target_name, source_name, self._output_name)), len(matrices)))
-        return out
+        matrices = [[aligned_matrix(t.landmarks, INPUT_SIZE) for t in targets if not self._refused(t)]
+                    for _, targets in items]
+        frames = self.on_device.swap_frames(
+            [(frame, m) for (frame, _), m in zip(items, matrices)], self.session, self.mask,
+            latent=prepared.latent, names=(*self._input_names, self._output_name),
+            batch=self.batch_size if self.fixed_batch is None else 1)   # the faces of several frames per call
+        return [(frame, len(m)) for frame, m in zip(frames, matrices)]
 
     # -- internals --------------------------------------------------------------------------
 
