@@ -13,11 +13,16 @@ and, per track:
 - **keeps the swap decision with hysteresis**: a face beyond the swapper's pose limits
   (``swapper.limits``, e.g. yaw 40°) is passed through, and its track is swapped again only once it
   has come back ``margin`` degrees inside them (32°), so a face turning around the limit does not
-  pop between donor and plate from frame to frame.
+  pop between donor and plate from frame to frame, however long it stays between the two.
 
 A face that matches no track starts one (no history: its landmarks as found). Tracks not seen for a
-frame end. Only a track's last :data:`HISTORY` frames count. Stateful: one object per clip, frames
-in order.
+frame end. The smoothing looks at a track's last :data:`HISTORY` frames only. The decision is
+carried along the whole track, but only frames that *decide* it change it: one beyond the limits,
+or one ``margin`` inside them; a frame between the two keeps the track's decision. So a farm chunk
+whose lead-in starts at a key frame :data:`HISTORY` frames back reproduces the single run exactly
+once every track at its first frame has passed a deciding frame (:attr:`FaceTracks.decided`); a
+chunk where one has not reaches further back (engine/farm/tasks.py). Stateful: one object per
+clip, frames in order.
 """
 from __future__ import annotations
 
@@ -61,15 +66,17 @@ class OneEuro:
         return self._x.copy()
 
 
-#: frames of a track's past its smoothing and its swap decision look at: a farm chunk decoded from a
-#: key frame at least this many frames before its first frame continues every track exactly as a whole run does
+#: frames of a track's past its smoothing looks at: a farm chunk decoded from a key frame at least this many
+#: frames before its first frame smooths every track exactly as a whole run does
 HISTORY = 12
 
 
 @dataclass(eq=False)
 class _Track:
     box: np.ndarray
-    seen: deque   #: the last HISTORY faces of the track, as found (oldest first)
+    seen: deque             #: the last HISTORY faces of the track, as found (oldest first)
+    refused: bool = False   #: the hysteresis keeps the track unswapped until it comes back ``margin`` inside
+    decided: bool = False   #: a frame of this track seen here decided that (else its older past might have)
 
 
 class FaceTracks:
@@ -77,9 +84,9 @@ class FaceTracks:
     limits (None: no swap decision here); ``margin``: degrees a refused face must come back inside
     them; ``min_cutoff`` (Hz) and ``beta`` (per face width per second): the One-Euro filter's.
 
-    Each frame's answer is computed from the track's last :data:`HISTORY` faces alone (the filter is
-    run over them afresh, the decision replayed over them), so it does not depend on what came
-    before: a farm chunk whose lead-in holds those frames gives the whole run's pixels."""
+    Each frame's landmarks are computed from the track's last :data:`HISTORY` faces alone (the
+    filter is run over them afresh), so they do not depend on what came before; the decision is
+    the track's, changed only by deciding frames (see the module's docstring)."""
 
     def __init__(self, rate: float, *, limits: PoseLimits | None = None, margin: float = 8.0,
                  min_cutoff: float = 1.0, beta: float = 3.0, match_iou: float = 0.3, smooth: bool = True) -> None:
@@ -130,17 +137,25 @@ class FaceTracks:
         box = np.asarray(face.box, np.float64) + np.tile(shift, 2)
         return replace(face, landmarks=points.astype(np.float32), box=box.astype(np.float32))
 
+    @property
+    def decided(self) -> bool:
+        """Whether every track of the last frame has had its swap decision made by a frame seen here
+        (always, without pose limits): then the frames from here on are decided as in a run that
+        saw the tracks' whole past."""
+        return self.limits is None or all(track.decided for track in self._tracks)
+
     def _held(self, track: _Track, face: Face) -> bool:
-        """Whether the hysteresis keeps ``face`` unswapped: its track went beyond the limits within the
-        window and has not come back ``margin`` inside them since. A face beyond the limits is not held
-        here: the swapper passes it through itself."""
-        if self.limits is None or face.landmarks is None:
+        """Whether the hysteresis keeps ``face`` unswapped: its track went beyond the limits and has
+        not come back ``margin`` inside them since. A face beyond the limits is not held here: the
+        swapper passes it through itself."""
+        if self.limits is None:
             return False
-        refused = False
-        poses = [estimate_pose(f.landmarks) for f in list(track.seen)[:-1] if f.landmarks is not None]
-        for pose in [*poses, estimate_pose(face.landmarks)]:
-            if self.limits.violations(pose):
-                refused = True
-            elif refused and not self.limits.violations(pose, slack=-self.margin):
-                refused = False
-        return refused and not self.limits.violations(estimate_pose(face.landmarks))
+        if face.landmarks is None:   # nothing to decide from: the track's decision stands
+            return track.refused
+        pose = estimate_pose(face.landmarks)
+        beyond = bool(self.limits.violations(pose))
+        if beyond:
+            track.refused = track.decided = True
+        elif not self.limits.violations(pose, slack=-self.margin):
+            track.refused, track.decided = False, True
+        return track.refused and not beyond

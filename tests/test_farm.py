@@ -244,6 +244,50 @@ def test_chunks_that_do_not_start_on_a_key_frame_give_the_same_video(studio, tmp
     assert len(list((folder / "job" / "frames" / "sh010").glob("*.png"))) == 30   # no lead-in frame kept
 
 
+def test_a_chunk_whose_lead_in_leaves_a_face_undecided_is_decoded_from_further_back(studio, tmp_path, monkeypatch):
+    """The hysteresis keeps a track's decision for as long as the face stays between the pose limit and
+    its margin, so a lead-in whose frames never decided it cannot know it: the chunk is then decoded from
+    further back (doubling), down to the shot's first frame, and nothing of the short try is kept. Here
+    a track counts as decided after 30 frames seen (a face that stayed at 35° that long)."""
+    from faceright.engine.farm import tasks
+    from faceright.engine.jobs import swap as swap_job
+    from faceright.engine.jobs.local import LocalEngine
+    from faceright.engine.tracks import FaceTracks
+    from faceright.frames import FrameRange
+
+    update = FaceTracks.update
+
+    def counted(self, faces):
+        self.frames_seen = getattr(self, "frames_seen", 0) + 1
+        return update(self, faces)
+
+    monkeypatch.setattr(FaceTracks, "update", counted)
+    monkeypatch.setattr(FaceTracks, "decided", property(lambda self: getattr(self, "frames_seen", 0) > 30))
+    tries = []
+    swap_request = swap_job.swap_request
+
+    def recorded(shot, media, request, *args, **kwargs):
+        tries.append((request.frames.first, request.lead_in, request.settle_lead_in))
+        return swap_request(shot, media, request, *args, **kwargs)
+
+    monkeypatch.setattr(swap_job, "swap_request", recorded)
+    shot = FaceShot.from_json(long_shot(studio, "show:out/reach.mp4"))
+    job = tasks.JobFolder(tmp_path / "job")
+    config = studio.config()
+    with LocalEngine(config) as engine:
+        done = tasks.run_chunk(shot, FrameRange(40, 50), job, engine, config, keyframe_interval=12)
+        # a lead-in of 16 frames (from key frame 24) leaves the track undecided; the next try starts at the
+        # shot's first frame, where the single run starts too, so it needs no settling
+        assert done == (10, 0) and tries == [(24, 16, True), (0, 40, False)]
+        tries.clear()
+        monkeypatch.setattr(FaceTracks, "decided", property(lambda self: True))
+        assert tasks.run_chunk(shot, FrameRange(60, 70), job, engine, config, keyframe_interval=12) == (10, 0)
+        assert tries == [(48, 12, True)]            # decided by its lead-in: one try
+    frames = job.frames(shot)
+    assert sorted(int(p.stem.split(".")[-1]) for p in frames.glob("*.png")) == [*range(40, 50), *range(60, 70)]
+    assert staging_folders(tmp_path / "job") == []
+
+
 def test_a_10_bit_plate_assembled_from_chunks_equals_the_single_process_swap(studio, tmp_path):
     """A deep plate's output blends the plate's own samples with the faces' weights: the chunks keep
     those weights in their frames' alpha channel, so the assemble makes the single run's pictures

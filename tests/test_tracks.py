@@ -101,3 +101,28 @@ def test_two_faces_keep_their_own_tracks(analyser, t1):
     for face in second:
         match = min(by_box.values(), key=lambda f: float(np.abs(f.box - face.box).sum()))
         assert np.abs(match.landmarks - face.landmarks).max() < 1.0
+
+
+def test_a_face_that_stays_between_the_limit_and_the_margin_stays_unswapped_however_long():
+    """Refused at 45°, then held at 35° (inside the 40° limit, not back to 32°) for three seconds: never
+    swapped again until it really comes back, not once its refusal is older than a window."""
+    limits = PoseLimits(max_yaw=40, max_pitch=None, max_roll=60)
+    tracks = FaceTracks(24, limits=limits, margin=8, smooth=False)
+    tracks.update([_face(project(45))])           # beyond the limit: handed on, the swapper passes it through
+    assert tracks.decided
+    assert all(tracks.update([_face(project(35))]) == [] for _ in range(3 * 24))
+    assert tracks.held_back == 3 * 24
+    assert len(tracks.update([_face(project(30))])) == 1            # back 8° inside: swapped again
+
+
+def test_a_track_first_seen_between_the_limit_and_the_margin_is_undecided_until_a_deciding_frame():
+    """What a farm chunk's lead-in asks: a track that has only been seen at 35° might have been refused before
+    the chunk's first decoded frame; one frame beyond the limit or well inside settles it."""
+    limits = PoseLimits(max_yaw=40, max_pitch=None, max_roll=60)
+    tracks = FaceTracks(24, limits=limits, margin=8, smooth=False)
+    for _ in range(HISTORY * 2):
+        tracks.update([_face(project(35))])
+        assert not tracks.decided
+    tracks.update([_face(project(20))])
+    assert tracks.decided
+    assert FaceTracks(24).decided and FaceTracks(24, limits=limits).decided   # no tracks / no limits: nothing to decide

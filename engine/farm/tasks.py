@@ -167,7 +167,7 @@ def verified(shot: FaceShot, job: JobFolder, numbers: range | list[int]) -> set[
 def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, config: Config, *,
               keyframe_interval: int) -> tuple[int, int]:
     """Swap the frames of ``frames`` that are not done yet; ``(frames swapped, frames already done)``."""
-    from ..jobs.swap import request_of, swap_request
+    from ..jobs.swap import LeadInUndecided, request_of, swap_request
 
     whole = shot.plate.frames
     if whole is None or frames.first < whole.first or frames.end > whole.end:
@@ -184,25 +184,34 @@ def run_chunk(shot: FaceShot, frames: FrameRange, job: JobFolder, engine: Any, c
     # keep those weights in their frames' alpha channel for the assemble
     weights = _output_keeps_plate(shot, media, config) if runs else False
     for run in runs:
-        # decode from a key frame of the single run at least a track's history before this run, so
-        # tracking, smoothing and the swap decisions reach the run's first frame as in the single run
-        start = whole.first + max(0, run.first - whole.first - (HISTORY - 1)) // keyframe_interval * keyframe_interval
         staging = folder / f".staging-{run.first}-{run.last}-{os.getpid()}"
-        make_folder(staging)
         pattern = staging / FRAME_PATTERN
-        part = replace(shot, plate=replace(shot.plate, frames=FrameRange(start, run.end)),
-                       output=replace(shot.output, path=str(pattern), deliverable=False, overwrite=False))
-        request = request_of(part, media, config)
-        request = replace(request, output=pattern, frames=FrameRange(start, run.end), deliverable=False,
-                          lead_in=run.first - start,
-                          # the chunk's own staging folder is its staging: frames appear there as they are swapped
-                          writer_options={**dict(request.writer_options), "first_frame": run.first, "staged": False,
-                                          **({"alpha_channel": True} if weights else {})})
-        try:
-            swap_request(part, replace(media, output=pattern), request, engine.runtime, config)
-        except SwapRefusedError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        back = HISTORY - 1
+        while True:
+            # decode from a key frame of the single run at least a track's history before this run, so
+            # tracking and smoothing reach the run's first frame as in the single run, and further back
+            # while a track's swap decision is one the decoded frames did not make (FaceTracks.decided)
+            start = whole.first + max(0, run.first - whole.first - back) // keyframe_interval * keyframe_interval
+            make_folder(staging)
+            part = replace(shot, plate=replace(shot.plate, frames=FrameRange(start, run.end)),
+                           output=replace(shot.output, path=str(pattern), deliverable=False, overwrite=False))
+            request = request_of(part, media, config)
+            request = replace(request, output=pattern, frames=FrameRange(start, run.end), deliverable=False,
+                              lead_in=run.first - start, settle_lead_in=start > whole.first,
+                              # the chunk's own staging folder is its staging: frames appear there as they are swapped
+                              writer_options={**dict(request.writer_options), "first_frame": run.first,
+                                              "staged": False, **({"alpha_channel": True} if weights else {})})
+            try:
+                swap_request(part, replace(media, output=pattern), request, engine.runtime, config)
+            except LeadInUndecided as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                log.info("frames %s of shot %r: %s; decoding from further back", run.to_cli(), shot.shot_id, exc)
+                back = 2 * back + keyframe_interval
+                continue
+            except SwapRefusedError:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            break
         digests = {}
         for number in range(run.first, run.end):
             name = FRAME_PATTERN % number

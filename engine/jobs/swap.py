@@ -89,6 +89,9 @@ class SwapRequest:
     #: the first frames of ``frames`` that are only analysed (faces tracked), neither swapped nor written:
     #: a farm chunk's run starts at the single run's key frame before it
     lead_in: int = 0
+    #: the lead-in must leave every face track decided at the first swapped frame (FaceTracks.decided), or
+    #: the render stops with LeadInUndecided: a chunk that does not start at the clip's start then reaches back
+    settle_lead_in: bool = False
 
     def __post_init__(self) -> None:
         for name in ("plate", "donor", "output", "target"):
@@ -211,6 +214,29 @@ def prepare_donor(request: SwapRequest, analyser: Any) -> Prepared:
     return Prepared(analyser, donor_image, donor_face, _selection(request, analyser, donor_face))
 
 
+class LeadInUndecided(Exception):
+    """A chunk's lead-in ended with a face track whose swap decision its frames did not make (it has
+    stayed between the pose limit and the hysteresis margin since the lead-in began): the frames
+    before it decide, so the chunk must start further back. Raised before anything is written."""
+
+
+def _settling(find: Any, tracks: FaceTracks, first: int | None) -> Any:
+    """``find`` that raises :class:`LeadInUndecided` when, at its ``first``-th frame (the first swapped),
+    ``tracks`` are not :attr:`~faceright.engine.tracks.FaceTracks.decided`; ``find`` itself for None."""
+    if first is None:
+        return find
+    seen = [0]
+
+    def settled(frame: Any, tracker: Any) -> Any:
+        found = find(frame, tracker)
+        if seen[0] == first and not tracks.decided:
+            raise LeadInUndecided(f"a face track is undecided after a lead-in of {first} frames")
+        seen[0] += 1
+        return found
+
+    return settled
+
+
 def load_ahead(*steps: tuple[Any, ...]) -> list[Future]:
     """Run each ``(function, *args)`` of ``steps`` in turn on one loading thread; their futures.
 
@@ -325,7 +351,8 @@ def _render(request: SwapRequest, runtime: Runtime, prepared: Prepared, *,
         pipeline = SwapPipeline(
             finder.faces, swapper, Donor(prepared.donor_image, donor_face), prepared.selection,
             queue_size=sizes.queue_size, batch_size=sizes.batch_size,
-            find_targets=lambda frame, tracker: tracks.update(finder.targets(frame, tracker)),
+            find_targets=_settling(lambda frame, tracker: tracks.update(finder.targets(frame, tracker)), tracks,
+                                   request.lead_in if request.settle_lead_in else None),
         )
         span = source.range
         rate = float(source.info.rate)
