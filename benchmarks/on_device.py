@@ -3,6 +3,10 @@ paste-back) and the device's (align graph → swapper → paste graph, engine/sw
 the swapper run through its fixed binding (the CUDA graph's buffers) in both.
 
     python benchmarks/on_device.py [--size 1920x1080] [--frames 48] [--providers CUDAExecutionProvider]
+                                   [--dynamic-batch] [--batch 8]
+
+``--dynamic-batch`` gives the stand-in a dynamic batch axis: the device path then sends the faces of
+``--batch`` frames through one swapper call (a fixed-batch model, as inswapper_128, takes one face a call).
 
 On a machine without a GPU both run on the CPU provider: the device path then only shows what its
 graphs cost there (onnxruntime's GridSample and the frame put together again around the face, far
@@ -31,6 +35,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--providers", nargs="+", default=["CPUExecutionProvider"],
                         help="onnxruntime providers (default: the CPU's)")
+    parser.add_argument("--dynamic-batch", action="store_true",
+                        help="a stand-in with a dynamic batch axis: faces of several frames per swapper call")
+    parser.add_argument("--batch", type=int, default=8, help="frames per swapper call on both paths (default 8)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -48,9 +55,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="faceright-on-device-"))
     models = work / "models"
     models.mkdir()
-    build_inswapper_shaped(models / "swapper.onnx")
+    build_inswapper_shaped(models / "swapper.onnx", dynamic_batch=args.dynamic_batch)
     build_arcface(models / "arcface.onnx")
     settings = EngineSettings(models_dir=models, model_cache_dir=work / "cache", providers=tuple(args.providers),
+                              batch_size=args.batch,
                               gpu_paste="on")
     runtime = Runtime(settings, io_binding=True)
     for name in ("swapper.onnx", "arcface.onnx"):
@@ -64,11 +72,14 @@ def main() -> int:
     faces = [analyser.faces(f) for f in frames]
     print(f"{width}x{height}, {len(frames)} frames, one face, {swapper.session!r}")
 
+    batches = [list(zip(frames, faces))[i:i + args.batch] for i in range(0, len(frames), args.batch)]   # the pipeline's
+
     def cpu_path() -> list[np.ndarray]:
-        return [paste_back(f, swapper.patches(f, t, prepared)) for f, t in zip(frames, faces)]
+        return [paste_back(f, patches) for batch in batches
+                for (f, _), patches in zip(batch, swapper.patches_batch(batch, prepared))]
 
     def device_path() -> list[np.ndarray]:
-        return [out for out, _ in swapper.swap_frames(list(zip(frames, faces)), prepared)]
+        return [out for batch in batches for out, _ in swapper.swap_frames(batch, prepared)]
 
     timings: dict[str, list[float]] = {"cpu": [], "device": []}
     outputs = {}

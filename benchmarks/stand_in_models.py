@@ -65,8 +65,9 @@ def _save(graph, path: Path) -> Path:
     return path
 
 
-def build_inswapper_shaped(path: Path, seed: int = 0) -> Path:
-    """Write the inswapper-shaped model (see the module's docstring) to ``path``."""
+def build_inswapper_shaped(path: Path, seed: int = 0, *, dynamic_batch: bool = False) -> Path:
+    """Write the inswapper-shaped model (see the module's docstring) to ``path``; with ``dynamic_batch`` its
+    batch axis is symbolic (``"batch"``) instead of 1, as some exports have it (same weights, same FLOP per face)."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -83,7 +84,7 @@ def build_inswapper_shaped(path: Path, seed: int = 0) -> Path:
         if i == 0:   # the donor's latent shifts the first layer's channels
             projection = (rng.standard_normal((LATENT, CHANNELS)) / np.sqrt(LATENT)).astype(np.float32)
             initializers += [numpy_helper.from_array(projection, "latent_w"),
-                             numpy_helper.from_array(np.array([1, CHANNELS, 1, 1], np.int64), "latent_shape")]
+                             numpy_helper.from_array(np.array([-1, CHANNELS, 1, 1], np.int64), "latent_shape")]
             nodes += [helper.make_node("MatMul", ["source", "latent_w"], ["latent"]),
                       helper.make_node("Reshape", ["latent", "latent_shape"], ["latent_4d"]),
                       helper.make_node("Add", [out, "latent_4d"], ["conv0_shifted"])]
@@ -95,11 +96,12 @@ def build_inswapper_shaped(path: Path, seed: int = 0) -> Path:
     nodes.append(helper.make_node("Sigmoid", [current], ["output"]))
     emap = (rng.standard_normal((LATENT, LATENT)) / np.sqrt(LATENT)).astype(np.float32)
     initializers.append(numpy_helper.from_array(emap, "emap"))   # last, used by no node, as in inswapper_128
+    batch = "batch" if dynamic_batch else 1
     graph = helper.make_graph(
         nodes, "inswapper_shaped",
-        [helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, SIDE, SIDE]),
-         helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, LATENT])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, SIDE, SIDE])],
+        [helper.make_tensor_value_info("target", TensorProto.FLOAT, [batch, 3, SIDE, SIDE]),
+         helper.make_tensor_value_info("source", TensorProto.FLOAT, [batch, LATENT])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 3, SIDE, SIDE])],
         initializer=initializers,
     )
     return _save(graph, path)
