@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from faceright.atomic import write_replacing
+from faceright.compat import file_sha256
 from faceright.errors import FaceRightError
 
 from .errors import ModelError, UnknownModelError
@@ -361,10 +362,6 @@ def _checked_file(entry: Path, item: Mapping[str, str] | None) -> Path | None:
     if item is None:
         return None
     path = _entry_file(entry, item)
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for piece in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(piece)
-    if digest.hexdigest() != item["sha256"]:
+    if file_sha256(path) != item["sha256"]:
         raise ValueError(f"{item['file']} does not hash as recorded")
     return path

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -270,10 +271,7 @@ class OnDevice:
         """The aligned blobs ``[N,3,S,S]`` on the device of the faces ``slots`` names, each ``(frame
         number in frames, crop→frame matrix)``; ``frames``: the uploaded ``[count,H,W,3]``. ``into``: a
         device buffer of that shape to write them to (a CUDA-graph swapper's own input)."""
-        per_frame = [0] * count
-        for number, _ in slots:
-            per_frame[number] += 1
-        width = max(per_frame)
+        width = max(Counter(number for number, _ in slots).values())
         inverse = np.zeros((count, width, 2, 3), np.float32)   # unused slots are sampled and dropped
         index, filled = np.empty(len(slots), np.int64), [0] * count
         for n, (number, matrix) in enumerate(slots):
@@ -316,12 +314,14 @@ class OnDevice:
                   for frame, matrices in items]
         # frames go up in groups whose faces fill one call (one frame at a time for one face a call)
         group: list[int] = []
-        for n in [n for n, faces in enumerate(placed) if faces]:
-            if group and (sum(len(placed[g]) for g in group) + len(placed[n]) > batch
+        faces = 0   # in the group
+        for n in [n for n, found in enumerate(placed) if found]:
+            if group and (faces + len(placed[n]) > batch
                           or items[n][0].shape != items[group[0]][0].shape):   # frames of one size go up together
                 self._swap_group(group, items, placed, out, session, mask, latent, names, batch)
-                group = []
+                group, faces = [], 0
             group.append(n)
+            faces += len(placed[n])
         if group:
             self._swap_group(group, items, placed, out, session, mask, latent, names, batch)
         return out
